@@ -1,0 +1,162 @@
+/**
+ * Every Postgres table, in one place. Migrations in schema/migrations are generated from this file
+ * by `npm run db:generate` (drizzle-kit) and checked in; never edit them by hand.
+ *
+ * Money columns are bigint nano-USD (`…_nano`), read as JS bigint. Token counts are bigint too:
+ * an account's sums outgrow int4 quickly.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const nano = (name: string) => bigint(name, { mode: "bigint" });
+const count = (name: string) => bigint(name, { mode: "number" });
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const accounts = pgTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  retentionDays: integer("retention_days").notNull().default(90),
+  createdAt: at("created_at").notNull().defaultNow(),
+});
+
+export const gatewayKeys = pgTable(
+  "gateway_keys",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    owner: text("owner").notNull(),
+    environment: text("environment"),
+    /** SHA-256 of the whole key, hex. The key itself is shown once and never stored. */
+    keyHash: text("key_hash").notNull(),
+    /** The first characters of the key, to tell keys apart in lists. */
+    keyPrefix: text("key_prefix").notNull(),
+    createdAt: at("created_at").notNull().defaultNow(),
+    revokedAt: at("revoked_at"),
+  },
+  (t) => [uniqueIndex("gateway_keys_hash").on(t.keyHash), index("gateway_keys_account").on(t.accountId)],
+);
+
+export const providerConfigs = pgTable(
+  "provider_configs",
+  {
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    /** AES-GCM ciphertext of the provider API key (base64 iv + ciphertext); never returned by the API. */
+    apiKeyCiphertext: text("api_key_ciphertext"),
+    baseUrl: text("base_url"),
+    format: text("format"),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.provider] })],
+);
+
+export const budgetRules = pgTable(
+  "budget_rules",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    scopeType: text("scope_type").notNull(),
+    /** null for `account`, "*" for "each one separately", else the scope's id. */
+    scopeId: text("scope_id"),
+    period: text("period").notNull(),
+    capNano: nano("cap_nano").notNull(),
+    mode: text("mode").notNull().default("hard"),
+    alertAt: jsonb("alert_at").$type<number[]>().notNull().default(sql`'[50,80,100]'::jsonb`),
+    createdAt: at("created_at").notNull().defaultNow(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (t) => [index("budget_rules_account").on(t.accountId)],
+);
+
+export const alertChannels = pgTable("alert_channels", {
+  id: text("id").primaryKey(),
+  accountId: text("account_id")
+    .notNull()
+    .references(() => accounts.id, { onDelete: "cascade" }),
+  kind: text("kind").notNull(),
+  url: text("url"),
+  email: text("email"),
+  secret: text("secret"),
+  createdAt: at("created_at").notNull().defaultNow(),
+});
+
+export const priceOverrides = pgTable(
+  "price_overrides",
+  {
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    model: text("model").notNull(),
+    effectiveFrom: at("effective_from").notNull(),
+    /** nano-USD per million tokens per usage bucket, as decimal strings (bigint-safe in JSON). */
+    rates: jsonb("rates").$type<Record<string, string>>(),
+    discountBasisPoints: integer("discount_basis_points"),
+    createdAt: at("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.provider, t.model, t.effectiveFrom] })],
+);
+
+/** One row per call attempt. Never the prompt, never the completion. */
+export const requestRecords = pgTable(
+  "request_records",
+  {
+    /** The request id: ours (`req_…`) or the client's own (x-tollgate-request-id), unique per account. */
+    id: text("id").notNull(),
+    accountId: text("account_id").notNull(),
+    keyId: text("key_id"),
+    tenant: text("tenant"),
+    feature: text("feature"),
+    userId: text("user_id"),
+    environment: text("environment").notNull(),
+    workflow: text("workflow"),
+    tags: jsonb("tags").$type<Record<string, string>>(),
+    provider: text("provider").notNull(),
+    modelRequested: text("model_requested"),
+    modelAnswered: text("model_answered"),
+    endpoint: text("endpoint").notNull(),
+    streamed: boolean("streamed").notNull(),
+    status: integer("status").notNull(),
+    inputTokens: count("input_tokens").notNull().default(0),
+    cacheReadTokens: count("cache_read_tokens").notNull().default(0),
+    cacheWriteTokens: count("cache_write_tokens").notNull().default(0),
+    cacheWrite1hTokens: count("cache_write_1h_tokens").notNull().default(0),
+    inputAudioTokens: count("input_audio_tokens").notNull().default(0),
+    cacheAudioReadTokens: count("cache_audio_read_tokens").notNull().default(0),
+    outputTokens: count("output_tokens").notNull().default(0),
+    outputAudioTokens: count("output_audio_tokens").notNull().default(0),
+    reasoningTokens: count("reasoning_tokens").notNull().default(0),
+    webSearchRequests: count("web_search_requests").notNull().default(0),
+    costNano: nano("cost_nano").notNull().default(sql`0`),
+    providerReportedCostNano: nano("provider_reported_cost_nano"),
+    priced: boolean("priced").notNull(),
+    priceVersion: text("price_version"),
+    ratesApplied: jsonb("rates_applied"),
+    usageSource: text("usage_source").notNull(),
+    budgetChecked: boolean("budget_checked").notNull(),
+    latencyMs: integer("latency_ms"),
+    ttftMs: integer("ttft_ms"),
+    startedAt: at("started_at").notNull(),
+    finishedAt: at("finished_at").notNull(),
+    createdAt: at("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.id] }), index("request_records_account_time").on(t.accountId, t.startedAt)],
+);

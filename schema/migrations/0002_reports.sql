@@ -1,0 +1,92 @@
+CREATE TABLE "outcomes" (
+	"account_id" text NOT NULL,
+	"kind" text NOT NULL,
+	"subject_id" text NOT NULL,
+	"success" boolean NOT NULL,
+	"value" double precision,
+	"started_at" timestamp with time zone NOT NULL,
+	"provider" text NOT NULL,
+	"model" text,
+	"feature" text,
+	"tenant" text,
+	"user_id" text,
+	"environment" text NOT NULL,
+	"workflow" text,
+	"key_id" text,
+	"tags" jsonb,
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "outcomes_account_id_kind_subject_id_pk" PRIMARY KEY("account_id","kind","subject_id")
+);
+--> statement-breakpoint
+CREATE TABLE "report_state" (
+	"name" text PRIMARY KEY NOT NULL,
+	"watermark" timestamp with time zone NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "usage_day_totals" (
+	"account_id" text NOT NULL,
+	"day" timestamp with time zone NOT NULL,
+	"dims_hash" text NOT NULL,
+	"provider" text NOT NULL,
+	"model" text,
+	"feature" text,
+	"tenant" text,
+	"environment" text NOT NULL,
+	"key_id" text,
+	"requests" bigint NOT NULL,
+	"errors" bigint NOT NULL,
+	"unpriced_requests" bigint NOT NULL,
+	"input_tokens" bigint NOT NULL,
+	"cache_read_tokens" bigint NOT NULL,
+	"cache_write_tokens" bigint NOT NULL,
+	"cache_write_1h_tokens" bigint NOT NULL,
+	"input_audio_tokens" bigint NOT NULL,
+	"cache_audio_read_tokens" bigint NOT NULL,
+	"output_tokens" bigint NOT NULL,
+	"output_audio_tokens" bigint NOT NULL,
+	"reasoning_tokens" bigint NOT NULL,
+	"web_search_requests" bigint NOT NULL,
+	"cost_nano" bigint NOT NULL,
+	"cache_savings_nano" bigint NOT NULL,
+	"cache_savings_unknown" bigint NOT NULL,
+	"first_started_at" timestamp with time zone NOT NULL,
+	"last_finished_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "usage_day_totals_account_id_day_dims_hash_pk" PRIMARY KEY("account_id","day","dims_hash")
+);
+--> statement-breakpoint
+CREATE TABLE "usage_rollups" (
+	"account_id" text NOT NULL,
+	"day" timestamp with time zone NOT NULL,
+	"dims_hash" text NOT NULL,
+	"provider" text NOT NULL,
+	"model" text,
+	"feature" text,
+	"tenant" text,
+	"user_id" text,
+	"environment" text NOT NULL,
+	"workflow" text,
+	"key_id" text,
+	"tags" jsonb,
+	"requests" bigint NOT NULL,
+	"errors" bigint NOT NULL,
+	"unpriced_requests" bigint NOT NULL,
+	"input_tokens" bigint NOT NULL,
+	"cache_read_tokens" bigint NOT NULL,
+	"cache_write_tokens" bigint NOT NULL,
+	"cache_write_1h_tokens" bigint NOT NULL,
+	"input_audio_tokens" bigint NOT NULL,
+	"cache_audio_read_tokens" bigint NOT NULL,
+	"output_tokens" bigint NOT NULL,
+	"output_audio_tokens" bigint NOT NULL,
+	"reasoning_tokens" bigint NOT NULL,
+	"web_search_requests" bigint NOT NULL,
+	"cost_nano" bigint NOT NULL,
+	"cache_savings_nano" bigint NOT NULL,
+	"cache_savings_unknown" bigint NOT NULL,
+	"first_started_at" timestamp with time zone NOT NULL,
+	"last_finished_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "usage_rollups_account_id_day_dims_hash_pk" PRIMARY KEY("account_id","day","dims_hash")
+);
+--> statement-breakpoint
+CREATE INDEX "outcomes_account_time" ON "outcomes" USING btree ("account_id","started_at");

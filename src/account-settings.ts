@@ -1,0 +1,56 @@
+/**
+ * What the hot path needs to know about an account besides its budgets: stored provider
+ * credentials (sealed), custom OpenAI/Anthropic-compatible providers, and negotiated prices.
+ * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
+ * cached per isolate for a few seconds.
+ */
+import { and, eq } from "drizzle-orm";
+import { priceOverrides, providerConfigs } from "../schema";
+import type { Db } from "./lib/db";
+
+export interface ProviderSetting {
+  /** AES-GCM sealed API key (src/lib/crypto.ts); absent = bring-your-own-key only. */
+  apiKeySealed?: string;
+  baseUrl?: string;
+  format?: "openai" | "anthropic";
+}
+
+export interface PriceOverrideSetting {
+  provider: string;
+  model: string;
+  effectiveFrom: string;
+  /** nano-USD per million tokens per bucket, decimal strings. */
+  rates?: Record<string, string>;
+  discountBasisPoints?: number;
+}
+
+export interface AccountSettings {
+  accountId: string;
+  providers: Record<string, ProviderSetting>;
+  priceOverrides: PriceOverrideSetting[];
+}
+
+export async function loadAccountSettings(db: Db, accountId: string): Promise<AccountSettings> {
+  const [providers, prices] = await Promise.all([
+    db.select().from(providerConfigs).where(eq(providerConfigs.accountId, accountId)),
+    db.select().from(priceOverrides).where(and(eq(priceOverrides.accountId, accountId))),
+  ]);
+  const settings: AccountSettings = { accountId, providers: {}, priceOverrides: [] };
+  for (const p of providers) {
+    settings.providers[p.provider] = {
+      ...(p.apiKeyCiphertext ? { apiKeySealed: p.apiKeyCiphertext } : {}),
+      ...(p.baseUrl ? { baseUrl: p.baseUrl } : {}),
+      ...(p.format ? { format: p.format as "openai" | "anthropic" } : {}),
+    };
+  }
+  for (const o of prices) {
+    settings.priceOverrides.push({
+      provider: o.provider,
+      model: o.model,
+      effectiveFrom: o.effectiveFrom.toISOString(),
+      ...(o.rates ? { rates: o.rates } : {}),
+      ...(o.discountBasisPoints !== null ? { discountBasisPoints: o.discountBasisPoints } : {}),
+    });
+  }
+  return settings;
+}

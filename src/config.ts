@@ -1,0 +1,68 @@
+/**
+ * Worker vars and secrets, validated with zod. Production sets them with `wrangler secret put`
+ * (Upstash + Neon); `npm run dev` and the tests pass local equivalents. Nothing else differs.
+ */
+import { z } from "zod";
+
+export interface Env {
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  DATABASE_URL?: string;
+  TOLLGATE_ADMIN_TOKEN?: string;
+  FAIL_MODE?: string;
+  /** Local only: host:port/path of the WebSocket→TCP relay in front of a non-Neon Postgres. */
+  NEON_WS_PROXY?: string;
+  /** UPSTREAM_<ID>_URL overrides, and anything else. */
+  [name: string]: unknown;
+}
+
+const url = (name: string) =>
+  z.url({ message: `${name} must be an http(s) URL` }).refine((u) => /^https?:/.test(u), `${name} must be http(s)`);
+
+const ConfigSchema = z.object({
+  UPSTASH_REDIS_REST_URL: url("UPSTASH_REDIS_REST_URL"),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
+  TOLLGATE_ADMIN_TOKEN: z.string().min(16, "TOLLGATE_ADMIN_TOKEN must be at least 16 characters"),
+  FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  NEON_WS_PROXY: z.string().min(1).optional(),
+  // Seals stored provider keys; defaults to the admin token (then rotating that means re-entering them).
+  TOLLGATE_ENCRYPTION_KEY: z.string().min(16).optional(),
+});
+
+export interface Config extends z.infer<typeof ConfigSchema> {
+  /** Provider id (lowercase) → base URL, from UPSTREAM_<ID>_URL. */
+  upstreamOverrides: Record<string, string>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Tollgate is misconfigured: ${problems.map((p) => `${p.variable}: ${p.message}`).join("; ")}`);
+  }
+}
+
+// One validation per env object (the same object for every request of an isolate).
+const cache = new WeakMap<object, Config>();
+
+export function loadConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? "?"),
+        message: i.code === "invalid_type" && (i as { input?: unknown }).input === undefined ? "is not set" : i.message,
+      }));
+  const upstreamOverrides: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const m = /^UPSTREAM_([A-Z0-9_]+)_URL$/.exec(name);
+    if (!m || typeof value !== "string" || value === "") continue;
+    if (!/^https?:\/\//.test(value)) problems.push({ variable: name, message: "must be an http(s) URL" });
+    else upstreamOverrides[m[1]!.toLowerCase().replace(/_/g, "-")] = value.replace(/\/+$/, "");
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const config = { ...parsed.data, upstreamOverrides };
+  cache.set(env, config);
+  return config;
+}

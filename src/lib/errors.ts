@@ -1,0 +1,84 @@
+/**
+ * Errors rendered once. Handlers throw a GatewayError; the proxy renders it in the caller's
+ * provider shape (so SDKs raise their normal error types), the APIs as Tollgate JSON.
+ */
+import type { WireFormat } from "../providers";
+
+export type ErrorKind =
+  | "authentication"
+  | "budget_exceeded"
+  | "rate_limited"
+  | "invalid_request"
+  | "not_found"
+  | "too_large"
+  | "unavailable"
+  | "upstream_unreachable";
+
+const STATUS: Record<ErrorKind, number> = {
+  authentication: 401,
+  budget_exceeded: 402,
+  rate_limited: 429,
+  invalid_request: 400,
+  not_found: 404,
+  too_large: 413,
+  unavailable: 503,
+  upstream_unreachable: 502,
+};
+
+/** The `type` each provider's own SDK maps to the right error class. */
+const OPENAI_TYPE: Record<ErrorKind, [type: string, code: string]> = {
+  authentication: ["invalid_request_error", "invalid_api_key"],
+  budget_exceeded: ["budget_exceeded", "budget_exceeded"],
+  rate_limited: ["rate_limit_exceeded", "rate_limit_exceeded"],
+  invalid_request: ["invalid_request_error", "invalid_request"],
+  not_found: ["invalid_request_error", "not_found"],
+  too_large: ["invalid_request_error", "request_too_large"],
+  unavailable: ["server_error", "gateway_unavailable"],
+  upstream_unreachable: ["server_error", "upstream_unreachable"],
+};
+const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
+  authentication: "authentication_error",
+  budget_exceeded: "budget_exceeded",
+  rate_limited: "rate_limit_error",
+  invalid_request: "invalid_request_error",
+  not_found: "not_found_error",
+  too_large: "request_too_large",
+  unavailable: "api_error",
+  upstream_unreachable: "api_error",
+};
+
+export class GatewayError extends Error {
+  readonly status: number;
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    /** Failing fields, for invalid_request on the JSON APIs. */
+    readonly issues?: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.status = STATUS[kind];
+  }
+}
+
+export function proxyErrorResponse(err: GatewayError, format: WireFormat, extraHeaders: Record<string, string> = {}): Response {
+  const body =
+    format === "anthropic"
+      ? { type: "error", error: { type: ANTHROPIC_TYPE[err.kind], message: err.message } }
+      : {
+          error: {
+            message: err.message,
+            type: OPENAI_TYPE[err.kind][0],
+            param: null,
+            code: OPENAI_TYPE[err.kind][1],
+          },
+        };
+  return new Response(JSON.stringify(body), {
+    status: err.status,
+    headers: { "content-type": "application/json", ...err.headers, ...extraHeaders },
+  });
+}
+
+export function apiErrorBody(err: GatewayError): { error: { code: ErrorKind; message: string; issues?: unknown } } {
+  return { error: { code: err.kind, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
+}

@@ -1,0 +1,58 @@
+/**
+ * The Upstash REST client (production: Upstash; locally: scripts/services/upstash-rest.ts in front
+ * of a real redis-server) and the one way we run Lua: EVALSHA first, EVAL when the server answers
+ * NOSCRIPT (a fresh Redis, a flush, a failover). Scripts live in src/budgets/scripts.ts.
+ */
+import { Redis } from "@upstash/redis/cloudflare";
+import type { Config } from "../config";
+
+export interface LuaScript {
+  name: string;
+  source: string;
+  /** SHA-1 of `source`, hex; a unit test recomputes it so it can never drift. */
+  sha1: string;
+}
+
+// One client per isolate and credentials: the client keeps no per-request state.
+const clients = new Map<string, Redis>();
+
+export function redisClient(config: Pick<Config, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">): Redis {
+  const id = `${config.UPSTASH_REDIS_REST_URL}\n${config.UPSTASH_REDIS_REST_TOKEN}`;
+  let client = clients.get(id);
+  if (!client) {
+    client = new Redis({
+      url: config.UPSTASH_REDIS_REST_URL,
+      token: config.UPSTASH_REDIS_REST_TOKEN,
+      // Budget decisions must not wait on retries with backoff: fail fast, then FAIL_MODE decides.
+      retry: { retries: 0 },
+      automaticDeserialization: false,
+      enableTelemetry: false,
+    });
+    clients.set(id, client);
+  }
+  return client;
+}
+
+export async function runScript<T>(
+  redis: Redis,
+  script: LuaScript,
+  keys: string[],
+  args: (string | number)[],
+): Promise<T> {
+  try {
+    return (await redis.evalsha(script.sha1, keys, args)) as T;
+  } catch (err) {
+    if (!String((err as Error)?.message ?? err).includes("NOSCRIPT")) throw err;
+    // EVAL also caches the script server-side, so the next EVALSHA hits.
+    return (await redis.eval(script.source, keys, args)) as T;
+  }
+}
+
+/** Rejects after `ms` so a hung dependency cannot hold a request (or /health) hostage. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

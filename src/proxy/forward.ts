@@ -1,0 +1,73 @@
+/**
+ * Step 4: the upstream request. The provider's base URL (built-in, UPSTREAM_<ID>_URL, or the
+ * account's custom provider) + the rest of the path + the query string; the client's headers minus
+ * ours, minus hop-by-hop ones, minus the gateway key; the provider credential in the provider's
+ * own auth style.
+ */
+import { isTollgateHeader } from "./attribute";
+
+// Hop-by-hop and per-connection headers (RFC 9110 §7.6.1), plus what the runtime sets itself.
+const DROP_REQUEST = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "cf-connecting-ip",
+  "cf-ipcountry",
+  "cf-ray",
+  "cf-visitor",
+  "cf-worker",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-real-ip",
+]);
+
+export type AuthStyle = "bearer" | "x-api-key";
+
+export interface UpstreamCredential {
+  /** null: bring-your-own-key — the client's Authorization / x-api-key go upstream untouched. */
+  apiKey: string | null;
+  authStyle: AuthStyle;
+}
+
+export function upstreamUrl(baseUrl: string, restPath: string, search: string): string {
+  const base = baseUrl.replace(/\/+$/, "");
+  const rest = restPath.replace(/^\/+/, "");
+  return `${base}/${rest}${search}`;
+}
+
+export function upstreamHeaders(client: Headers, credential: UpstreamCredential): Headers {
+  const out = new Headers();
+  for (const [name, value] of client) {
+    const n = name.toLowerCase();
+    if (DROP_REQUEST.has(n) || isTollgateHeader(n)) continue;
+    // The gateway key was the SDK's api key: it never goes upstream.
+    if (credential.apiKey !== null && (n === "authorization" || n === "x-api-key")) continue;
+    out.append(name, value);
+  }
+  if (credential.apiKey !== null) {
+    if (credential.authStyle === "x-api-key") out.set("x-api-key", credential.apiKey);
+    else out.set("authorization", `Bearer ${credential.apiKey}`);
+  }
+  return out;
+}
+
+const DROP_RESPONSE = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-authenticate", "trailer", "upgrade"]);
+
+/** The provider's response headers for the client; content-length dropped when we change the body. */
+export function clientHeaders(upstream: Headers, opts: { bodyChanged: boolean }): Headers {
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    const n = name.toLowerCase();
+    if (DROP_RESPONSE.has(n)) continue;
+    if (opts.bodyChanged && n === "content-length") continue;
+    out.append(name, value);
+  }
+  return out;
+}
