@@ -1,0 +1,51 @@
+/**
+ * Budget-side tables beside schema/index.ts (budget_rules and alert_channels live there): per-key
+ * rate limits, and the alert delivery log (one row per attempt).
+ */
+import { bigint, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { accounts, gatewayKeys } from "./index";
+
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+/** Per-key rate limits; mirrored on the key's Redis hash (fields rpm, tpm, lim) for the admission script. */
+export const keyLimits = pgTable("key_limits", {
+  keyId: text("key_id")
+    .primaryKey()
+    .references(() => gatewayKeys.id, { onDelete: "cascade" }),
+  accountId: text("account_id")
+    .notNull()
+    .references(() => accounts.id, { onDelete: "cascade" }),
+  /** null: no limit. */
+  requestsPerMinute: integer("requests_per_minute"),
+  tokensPerMinute: integer("tokens_per_minute"),
+  updatedAt: at("updated_at").notNull().defaultNow(),
+});
+
+/** Every attempt to deliver an alert (webhook or email), successful or not. */
+export const alertDeliveries = pgTable(
+  "alert_deliveries",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    /** The alert channel; null once the channel is deleted. */
+    channelId: text("channel_id"),
+    /** The crossing this delivers (one event per rule, scope value, period, threshold). */
+    eventId: text("event_id").notNull(),
+    budgetId: text("budget_id").notNull(),
+    threshold: integer("threshold").notNull(),
+    kind: text("kind").notNull(),
+    /** Webhook URL or email address. */
+    target: text("target").notNull(),
+    attempt: integer("attempt").notNull(),
+    /** delivered | failed (will retry) | gave_up (last attempt failed) */
+    status: text("status").notNull(),
+    httpStatus: integer("http_status"),
+    error: text("error"),
+    durationMs: bigint("duration_ms", { mode: "number" }),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    createdAt: at("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("alert_deliveries_account_time").on(t.accountId, t.createdAt)],
+);

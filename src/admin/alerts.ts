@@ -1,0 +1,204 @@
+/**
+ * Alert channels and the delivery log.
+ *
+ *   POST   /accounts/{account}/alerts    {kind: "webhook", url, secret?} | {kind: "email", email}
+ *   GET    /accounts/{account}/alerts
+ *   DELETE /accounts/{account}/alerts/{alertId}
+ *   GET    /accounts/{account}/alerts/deliveries[?limit=&budgetId=]   every attempt, newest first
+ *
+ * A webhook's signing secret is sealed at rest (AES-GCM, src/lib/crypto.ts) and shown once: in the
+ * answer to POST. Without one in the request a random `whsec_…` is made.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq } from "drizzle-orm";
+import { alertDeliveries } from "../../schema/budgets";
+import { alertChannels } from "../../schema/index";
+import { newApi } from "../api/app";
+import { encryptSecret } from "../lib/crypto";
+import { GatewayError } from "../lib/errors";
+import { newId, randomToken } from "../lib/ids";
+import { AccountParam, requireAccount } from "./accounts";
+
+const CreateBody = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("webhook"),
+    url: z.url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL"),
+    secret: z.string().min(16, "at least 16 characters").max(256).optional(),
+  }),
+  z.object({ kind: z.literal("email"), email: z.email() }),
+]);
+
+const AlertChannelJson = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["webhook", "email"]),
+    url: z.string().optional(),
+    email: z.string().optional(),
+    signed: z.boolean().optional(),
+    createdAt: z.string(),
+  })
+  .openapi("AlertChannel");
+
+const DeliveryJson = z
+  .object({
+    id: z.string(),
+    alertId: z.string().nullable(),
+    eventId: z.string(),
+    budgetId: z.string(),
+    threshold: z.number().int(),
+    kind: z.string(),
+    target: z.string(),
+    attempt: z.number().int(),
+    status: z.enum(["delivered", "failed", "gave_up"]),
+    httpStatus: z.number().int().nullable(),
+    error: z.string().nullable(),
+    durationMs: z.number().nullable(),
+    payload: z.record(z.string(), z.unknown()),
+    createdAt: z.string(),
+  })
+  .openapi("AlertDelivery");
+
+const channelToJson = (a: typeof alertChannels.$inferSelect) => ({
+  id: a.id,
+  kind: a.kind as "webhook" | "email",
+  ...(a.url ? { url: a.url } : {}),
+  ...(a.email ? { email: a.email } : {}),
+  ...(a.kind === "webhook" ? { signed: a.secret !== null } : {}),
+  createdAt: a.createdAt.toISOString(),
+});
+
+const tags = ["Admin: alerts"];
+
+export const alertsAdmin = newApi()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/accounts/{account}/alerts",
+      tags,
+      summary: "Add an alert channel (webhook or email) for every budget threshold of the account",
+      request: {
+        params: AccountParam,
+        body: { required: true, content: { "application/json": { schema: CreateBody } } },
+      },
+      responses: {
+        201: {
+          description: "Created; a webhook's secret is in this answer only",
+          content: { "application/json": { schema: AlertChannelJson.extend({ secret: z.string().optional() }) } },
+        },
+      },
+    }),
+    async (c) => {
+      const { account } = c.req.valid("param");
+      const body = c.req.valid("json");
+      await requireAccount(c.var.db, account);
+      const sealing = c.var.config.TOLLGATE_ENCRYPTION_KEY ?? c.var.config.TOLLGATE_ADMIN_TOKEN;
+      const secret = body.kind === "webhook" ? (body.secret ?? `whsec_${randomToken(32)}`) : undefined;
+      const [row] = await c.var.db
+        .insert(alertChannels)
+        .values({
+          id: newId("alr"),
+          accountId: account,
+          kind: body.kind,
+          url: body.kind === "webhook" ? body.url : null,
+          email: body.kind === "email" ? body.email : null,
+          secret: secret ? await encryptSecret(secret, sealing) : null,
+        })
+        .returning();
+      return c.json({ ...channelToJson(row!), ...(secret ? { secret } : {}) }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/accounts/{account}/alerts",
+      tags,
+      summary: "List alert channels (never their secrets)",
+      request: { params: AccountParam },
+      responses: {
+        200: { description: "Channels", content: { "application/json": { schema: z.array(AlertChannelJson) } } },
+      },
+    }),
+    async (c) => {
+      const { account } = c.req.valid("param");
+      await requireAccount(c.var.db, account);
+      const rows = await c.var.db
+        .select()
+        .from(alertChannels)
+        .where(eq(alertChannels.accountId, account))
+        .orderBy(alertChannels.createdAt);
+      return c.json(rows.map(channelToJson), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/accounts/{account}/alerts/deliveries",
+      tags,
+      summary: "The delivery log: every attempt to deliver an alert, newest first",
+      request: {
+        params: AccountParam,
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          budgetId: z.string().optional(),
+        }),
+      },
+      responses: {
+        200: { description: "Attempts", content: { "application/json": { schema: z.array(DeliveryJson) } } },
+      },
+    }),
+    async (c) => {
+      const { account } = c.req.valid("param");
+      const { limit, budgetId } = c.req.valid("query");
+      await requireAccount(c.var.db, account);
+      const rows = await c.var.db
+        .select()
+        .from(alertDeliveries)
+        .where(
+          budgetId
+            ? and(eq(alertDeliveries.accountId, account), eq(alertDeliveries.budgetId, budgetId))
+            : eq(alertDeliveries.accountId, account),
+        )
+        .orderBy(desc(alertDeliveries.createdAt), desc(alertDeliveries.attempt))
+        .limit(limit);
+      return c.json(
+        rows.map((d) => ({
+          id: d.id,
+          alertId: d.channelId,
+          eventId: d.eventId,
+          budgetId: d.budgetId,
+          threshold: d.threshold,
+          kind: d.kind,
+          target: d.target,
+          attempt: d.attempt,
+          status: d.status as "delivered" | "failed" | "gave_up",
+          httpStatus: d.httpStatus,
+          error: d.error,
+          durationMs: d.durationMs,
+          payload: d.payload,
+          createdAt: d.createdAt.toISOString(),
+        })),
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/accounts/{account}/alerts/{alertId}",
+      tags,
+      summary: "Remove an alert channel",
+      request: {
+        params: AccountParam.extend({ alertId: z.string().openapi({ param: { name: "alertId", in: "path" } }) }),
+      },
+      responses: { 200: { description: "Removed", content: { "application/json": { schema: AlertChannelJson } } } },
+    }),
+    async (c) => {
+      const { account, alertId } = c.req.valid("param");
+      const [row] = await c.var.db
+        .delete(alertChannels)
+        .where(and(eq(alertChannels.accountId, account), eq(alertChannels.id, alertId)))
+        .returning();
+      if (!row) throw new GatewayError("not_found", `No alert channel ${alertId} in account ${account}.`);
+      return c.json(channelToJson(row), 200);
+    },
+  );

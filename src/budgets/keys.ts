@@ -1,0 +1,26 @@
+/**
+ * The Redis keys of budgets and rate limits. All of an account's keys carry its hash tag
+ * (`tg:{acc}:…`), so in a cluster they share one slot and the scripts may build the per-rule keys
+ * they discover (from the rules hash) under that prefix; every key a script touches besides
+ * those is passed in KEYS.
+ *
+ *   tg:{acc}:rules                   hash   scope field → encoded rules, `__v` = loaded (rules.ts)
+ *   tg:{acc}:bs:<rule>:<period key>  hash   member → spent nano     (member `_`, or the value of a `*` rule)
+ *   tg:{acc}:br:<rule>:<period key>  hash   member → reserved nano  (sum of the live reservations)
+ *   tg:{acc}:bz:<rule>:<period key>  zset   "<reservation>|<nano>|<member>" scored by expiry ms
+ *   tg:{acc}:ba:<rule>:<period key>:<pct>:<member>   string  alert fired (SET NX), expires with the period
+ *   tg:{acc}:bset:<reservation>      string settled marker (idempotent settle)
+ *   tg:{acc}:rl:<key>:r:<minute>     string requests in that minute (rate limit window)
+ *   tg:{acc}:rl:<key>:t:<minute>     string tokens in that minute
+ *   tg:key:<sha256>                  hash   the gateway key (src/lib/redis-keys.ts) + rpm, tpm, lim
+ *
+ * Period counters expire COUNTER_GRACE_SECONDS after their period; `total` counters never do.
+ */
+export const budgetKeys = {
+  prefix: (accountId: string) => `tg:{${accountId}}:`,
+  rules: (accountId: string) => `tg:{${accountId}}:rules`,
+  spent: (accountId: string, ruleId: string, periodKey: string) => `tg:{${accountId}}:bs:${ruleId}:${periodKey}`,
+  settled: (accountId: string, reservationId: string) => `tg:{${accountId}}:bset:${reservationId}`,
+  rateWindow: (accountId: string, keyId: string, kind: "r" | "t", minute: number) =>
+    `tg:{${accountId}}:rl:${keyId}:${kind}:${minute}`,
+};

@@ -1,0 +1,12 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { ALL_SCRIPTS } from "./scripts";
+
+describe("Lua scripts", () => {
+  it.each(ALL_SCRIPTS.map((s) => [s.name, s] as const))("%s carries the SHA-1 of its source", (_, script) => {
+    expect(script.sha1).toBe(createHash("sha1").update(script.source).digest("hex"));
+  });
+  it("names are unique", () => {
+    expect(new Set(ALL_SCRIPTS.map((s) => s.name)).size).toBe(ALL_SCRIPTS.length);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Postgres is the truth for rules and key limits; Redis holds what the admission script reads.
+ * These functions copy the one into the other: after an admin change (one scope's field), and on
+ * a miss (the whole account, or one key) — a new Redis, a flush, an eviction.
+ */
+import type { Redis } from "@upstash/redis/cloudflare";
+import { eq } from "drizzle-orm";
+import { keyLimits } from "../../schema/budgets";
+import { budgetRules, gatewayKeys } from "../../schema/index";
+import type { Db } from "../lib/db";
+import { runScript } from "../lib/redis";
+import { redisKeys } from "../lib/redis-keys";
+import { budgetKeys } from "./keys";
+import type { Period } from "./periods";
+import { type BudgetRule, encodeRule, encodeRulesIndex, type Mode, type ScopeType, scopeField } from "./rules";
+import { RULES_LOAD_SCRIPT, RULES_PUT_SCRIPT } from "./scripts";
+
+export function ruleFromRow(row: typeof budgetRules.$inferSelect): BudgetRule {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    scopeType: row.scopeType as ScopeType,
+    scopeId: row.scopeId,
+    period: row.period as Period,
+    capNano: row.capNano,
+    mode: row.mode as Mode,
+    alertAt: [...row.alertAt].sort((a, b) => a - b),
+  };
+}
+
+export async function listRules(db: Db, accountId: string): Promise<BudgetRule[]> {
+  const rows = await db.select().from(budgetRules).where(eq(budgetRules.accountId, accountId));
+  return rows.map(ruleFromRow).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Rebuilds an account's whole rules hash from Postgres. */
+export async function loadRulesIntoRedis(redis: Redis, db: Db, accountId: string, now: number): Promise<BudgetRule[]> {
+  const rules = await listRules(db, accountId);
+  await writeRulesToRedis(redis, accountId, rules, now);
+  return rules;
+}
+
+/** Replaces the account's rules hash with these rules (all of the account's rules). */
+export async function writeRulesToRedis(
+  redis: Redis,
+  accountId: string,
+  rules: BudgetRule[],
+  now: number,
+): Promise<void> {
+  const args: string[] = [String(now)];
+  for (const [field, value] of Object.entries(encodeRulesIndex(rules))) args.push(field, value);
+  await runScript(redis, RULES_LOAD_SCRIPT, [budgetKeys.rules(accountId)], args);
+}
+
+/**
+ * After a rule of this scope was created, changed or deleted: rewrites the scope's field from
+ * Postgres (in a loaded hash only; an unloaded one is rebuilt whole by the next call).
+ */
+export async function syncScopeToRedis(
+  redis: Redis,
+  db: Db,
+  accountId: string,
+  scopeType: ScopeType,
+  scopeId: string | null,
+): Promise<void> {
+  const rules = (await listRules(db, accountId)).filter((r) => r.scopeType === scopeType && r.scopeId === scopeId);
+  const value = rules.map(encodeRule).sort().join(";");
+  await runScript(redis, RULES_PUT_SCRIPT, [budgetKeys.rules(accountId)], [scopeField(scopeType, scopeId), value]);
+}
+
+/**
+ * Writes a gateway key's Redis hash from Postgres, with its rate limits and the `lim` mark the
+ * admission script requires. false: no such key.
+ */
+export async function loadKeyIntoRedis(redis: Redis, db: Db, keyHash: string): Promise<boolean> {
+  const [row] = await db
+    .select({ key: gatewayKeys, limits: keyLimits })
+    .from(gatewayKeys)
+    .leftJoin(keyLimits, eq(keyLimits.keyId, gatewayKeys.id))
+    .where(eq(gatewayKeys.keyHash, keyHash));
+  if (!row) return false;
+  // Same fields as storeKeyInRedis (src/proxy/identify.ts), plus the limits; `lim` last.
+  await redis.hset(redisKeys.gatewayKey(keyHash), {
+    id: row.key.id,
+    account: row.key.accountId,
+    env: row.key.environment ?? "",
+    name: row.key.name,
+    revoked: row.key.revokedAt ? "1" : "0",
+    rpm: String(row.limits?.requestsPerMinute ?? 0),
+    tpm: String(row.limits?.tokensPerMinute ?? 0),
+    lim: "1",
+  });
+  return true;
+}
+
+/** After PUT …/limits: the key's hash gets the new limits (a missing hash is rebuilt on the next call). */
+export async function writeKeyLimitsToRedis(
+  redis: Redis,
+  keyHash: string,
+  limits: { requestsPerMinute: number | null; tokensPerMinute: number | null },
+): Promise<void> {
+  const key = redisKeys.gatewayKey(keyHash);
+  if (!(await redis.exists(key))) return;
+  await redis.hset(key, {
+    rpm: String(limits.requestsPerMinute ?? 0),
+    tpm: String(limits.tokensPerMinute ?? 0),
+    lim: "1",
+  });
+}
