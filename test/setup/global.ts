@@ -10,7 +10,7 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { buildWorker } from "../../scripts/build-worker";
 import { startStack } from "../../scripts/services/stack";
-import { startProviderDouble } from "../provider-double/server";
+import { startProviderDouble, upstreamUrls } from "../provider-double/server";
 import { startWorker } from "./worker";
 
 export interface StackInfo {
@@ -32,14 +32,6 @@ declare module "vitest" {
   }
 }
 
-/** Every built-in provider pointed at the double, each under its own style prefix. */
-export function upstreamVars(doubleUrl: string): Record<string, string> {
-  return {
-    UPSTREAM_OPENAI_URL: `${doubleUrl}/openai/v1`,
-    UPSTREAM_ANTHROPIC_URL: `${doubleUrl}/anthropic`,
-  };
-}
-
 export default async function setup(project: TestProject) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "tollgate-test-"));
   const [stack, double] = await Promise.all([
@@ -52,7 +44,8 @@ export default async function setup(project: TestProject) {
     ...stack.workerVars,
     TOLLGATE_ADMIN_TOKEN: adminToken,
     FAIL_MODE: "open",
-    ...upstreamVars(double.url),
+    // Every built-in provider pointed at the double, each under its own style prefix.
+    ...upstreamUrls(double.url),
   };
   const worker = await startWorker(workerVars);
   project.provide("stack", {
