@@ -107,8 +107,8 @@ export const priceOverrides = pgTable(
     provider: text("provider").notNull(),
     model: text("model").notNull(),
     effectiveFrom: at("effective_from").notNull(),
-    /** nano-USD per million tokens per usage bucket, as decimal strings (bigint-safe in JSON). */
-    rates: jsonb("rates").$type<Record<string, string>>(),
+    /** The pricing module's AccountRates: nano-USD per million tokens per bucket (per 1,000 for fees). */
+    rates: jsonb("rates").$type<Record<string, number>>(),
     discountBasisPoints: integer("discount_basis_points"),
     createdAt: at("created_at").notNull().defaultNow(),
   },
@@ -158,5 +158,11 @@ export const requestRecords = pgTable(
     finishedAt: at("finished_at").notNull(),
     createdAt: at("created_at").notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.accountId, t.id] }), index("request_records_account_time").on(t.accountId, t.startedAt)],
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.id] }),
+    index("request_records_account_time").on(t.accountId, t.startedAt),
+    // The daily-totals refresh and the fast usage path read recent records by insertion time.
+    index("request_records_created").on(t.createdAt),
+    index("request_records_account_workflow").on(t.accountId, t.workflow, t.startedAt),
+  ],
 );

@@ -4,9 +4,10 @@
  * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
  * cached per isolate for a few seconds.
  */
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { priceOverrides, providerConfigs } from "../schema";
 import type { Db } from "./lib/db";
+import type { AccountPriceOverride, AccountRates } from "./pricing";
 
 export interface ProviderSetting {
   /** AES-GCM sealed API key (src/lib/crypto.ts); absent = bring-your-own-key only. */
@@ -19,8 +20,8 @@ export interface PriceOverrideSetting {
   provider: string;
   model: string;
   effectiveFrom: string;
-  /** nano-USD per million tokens per bucket, decimal strings. */
-  rates?: Record<string, string>;
+  /** The pricing module's units: nano-USD per Mtok (tokens), per 1,000 (fees). */
+  rates?: AccountRates;
   discountBasisPoints?: number;
 }
 
@@ -33,7 +34,7 @@ export interface AccountSettings {
 export async function loadAccountSettings(db: Db, accountId: string): Promise<AccountSettings> {
   const [providers, prices] = await Promise.all([
     db.select().from(providerConfigs).where(eq(providerConfigs.accountId, accountId)),
-    db.select().from(priceOverrides).where(and(eq(priceOverrides.accountId, accountId))),
+    db.select().from(priceOverrides).where(eq(priceOverrides.accountId, accountId)),
   ]);
   const settings: AccountSettings = { accountId, providers: {}, priceOverrides: [] };
   for (const p of providers) {
@@ -48,9 +49,20 @@ export async function loadAccountSettings(db: Db, accountId: string): Promise<Ac
       provider: o.provider,
       model: o.model,
       effectiveFrom: o.effectiveFrom.toISOString(),
-      ...(o.rates ? { rates: o.rates } : {}),
+      ...(o.rates ? { rates: o.rates as AccountRates } : {}),
       ...(o.discountBasisPoints !== null ? { discountBasisPoints: o.discountBasisPoints } : {}),
     });
   }
   return settings;
+}
+
+/** The overrides in the pricing module's form (dates revived from their JSON strings). */
+export function priceOverridesOf(settings: AccountSettings): AccountPriceOverride[] {
+  return settings.priceOverrides.map((o) => ({
+    provider: o.provider,
+    model: o.model,
+    effectiveFrom: new Date(o.effectiveFrom),
+    ...(o.rates ? { rates: o.rates } : {}),
+    ...(o.discountBasisPoints !== undefined ? { discountPercent: o.discountBasisPoints / 100 } : {}),
+  }));
 }

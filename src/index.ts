@@ -4,11 +4,21 @@
  */
 import { Hono } from "hono";
 import { adminApi } from "./admin/app";
+import { mountOpenApi } from "./api/openapi";
+import { v1Api } from "./api/v1";
 import type { Env } from "./config";
 import { healthRoute } from "./health/route";
+import { proxyRoute } from "./proxy/route";
+import { scheduled } from "./scheduled";
 
 const app = new Hono<{ Bindings: Env }>();
 app.route("/", healthRoute);
+app.route("/", proxyRoute);
 app.route("/admin/v1", adminApi);
+app.route("/v1", v1Api);
+mountOpenApi(app, [
+  { path: "/admin/v1", api: adminApi },
+  { path: "/v1", api: v1Api },
+]);
 
-export default app;
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -2,13 +2,25 @@
  * /admin/v1: everything an operator manages, behind Authorization: Bearer $TOLLGATE_ADMIN_TOKEN.
  * Each resource lives in its own file as a small OpenAPIHono app; this file only mounts them.
  */
+import { reportsAdmin } from "../reports/routes";
 import { apiErrorResponse, newApi } from "../api/app";
 import { requireAdmin, withConfigAndDb } from "../api/middleware";
 import { accountsAdmin } from "./accounts";
+import { alertsAdmin } from "./alerts";
+import { budgetsAdmin } from "./budgets";
 import { keysAdmin } from "./keys";
+import { limitsAdmin } from "./limits";
+import { pricesAdmin } from "./prices";
+import { providersAdmin } from "./providers";
 
 export const adminApi = newApi();
 adminApi.use("*", withConfigAndDb, requireAdmin);
 adminApi.route("/", accountsAdmin);
 adminApi.route("/", keysAdmin);
+adminApi.route("/", providersAdmin);
+adminApi.route("/", pricesAdmin);
+adminApi.route("/", budgetsAdmin);
+adminApi.route("/", alertsAdmin);
+adminApi.route("/", limitsAdmin);
+adminApi.route("/", reportsAdmin);
 adminApi.onError(apiErrorResponse);

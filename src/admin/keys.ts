@@ -95,6 +95,8 @@ export const keysAdmin = newApi()
         name: row!.name,
         revoked: false,
       });
+      // A new key has no rate limits yet: say so, so its first call need not read Postgres for them.
+      await redisClient(c.var.config).hset(`tg:key:${keyHash}`, { rpm: "0", tpm: "0", lim: "1" });
       return c.json({ ...toJson(row!), key }, 201);
     },
   )

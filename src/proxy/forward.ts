@@ -4,6 +4,7 @@
  * ours, minus hop-by-hop ones, minus the gateway key; the provider credential in the provider's
  * own auth style.
  */
+import type { AuthStyle } from "../providers";
 import { isTollgateHeader } from "./attribute";
 
 // Hop-by-hop and per-connection headers (RFC 9110 §7.6.1), plus what the runtime sets itself.
@@ -28,7 +29,6 @@ const DROP_REQUEST = new Set([
   "x-real-ip",
 ]);
 
-export type AuthStyle = "bearer" | "x-api-key";
 
 export interface UpstreamCredential {
   /** null: bring-your-own-key — the client's Authorization / x-api-key go upstream untouched. */

@@ -1,0 +1,2 @@
+CREATE INDEX "request_records_created" ON "request_records" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "request_records_account_workflow" ON "request_records" USING btree ("account_id","workflow","started_at");

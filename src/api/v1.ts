@@ -1,0 +1,18 @@
+/**
+ * /v1: what a gateway key can read about its own account — cost records, usage reports,
+ * budgets. Each resource is its own small app; this file only mounts them behind the key check.
+ */
+import { keyBudgetsApi } from "../budgets/route";
+import { apiErrorResponse, newApi } from "./app";
+import { requireGatewayKey, withConfigAndDb } from "./middleware";
+import { pricingApi } from "./pricing";
+import { requestsApi } from "./requests";
+import { reportsV1 } from "../reports/routes";
+
+export const v1Api = newApi();
+v1Api.use("*", withConfigAndDb, requireGatewayKey);
+v1Api.route("/", requestsApi);
+v1Api.route("/", pricingApi);
+v1Api.route("/", keyBudgetsApi);
+v1Api.route("/", reportsV1);
+v1Api.onError(apiErrorResponse);

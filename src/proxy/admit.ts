@@ -1,0 +1,121 @@
+/**
+ * Step 3: one Redis script call before forwarding. It re-checks the key (revocation takes effect at
+ * once), applies the key's rate limits, and reserves the call's worst-case cost on every budget
+ * scope that applies — or refuses, naming the scope. Redis unreachable: FAIL_MODE decides.
+ */
+import type { Redis } from "@upstash/redis/cloudflare";
+import { admissionError, admit, budgetHeaders, type Reservation } from "../budgets";
+import type { Config } from "../config";
+import type { Db } from "../lib/db";
+import { GatewayError } from "../lib/errors";
+import { withTimeout } from "../lib/redis";
+import { type AccountPriceOverride, lookupModel, priceUsage } from "../pricing";
+import { emptyUsage } from "../usage";
+import type { Attribution } from "./attribute";
+import type { Identity } from "./identify";
+import type { ProxiedRequest } from "./request";
+import type { Upstream } from "./upstream";
+
+export interface Admission {
+  /** The budgets were checked (false: Redis was unreachable and FAIL_MODE=open let the call through). */
+  budgetChecked: boolean;
+  redisUp: boolean;
+  reservation: Reservation | null;
+  responseHeaders: Record<string, string>;
+  worstCaseNano: bigint;
+}
+
+/** When neither the request nor the catalog bounds the output, reserve for this many tokens. */
+export const FALLBACK_MAX_OUTPUT_TOKENS = 32_768;
+const REDIS_TIMEOUT_MS = 3000;
+
+/**
+ * The most this call can cost, from the request alone: the input estimate (an upper bound for
+ * text, see src/wire) at the priciest input bucket, and max_tokens (else the model's output limit)
+ * as output, priced by the same cost function as the bill (context tiers, account overrides).
+ */
+export function worstCase(
+  upstream: Upstream,
+  request: ProxiedRequest,
+  overrides: readonly AccountPriceOverride[],
+  at: Date,
+): { worstCaseNano: bigint; estimatedTokens: number } {
+  const model = request.facts.model;
+  if (!model || !request.metered) return { worstCaseNano: 0n, estimatedTokens: 0 };
+  const lookup = lookupModel(upstream.id, model, at);
+  const outputTokens =
+    request.facts.maxOutputTokens ?? lookup?.maxOutputTokens ?? lookup?.contextWindow ?? FALLBACK_MAX_OUTPUT_TOKENS;
+  // When the input can grow past what the body shows (server tools, stored conversation state),
+  // only the context window bounds it.
+  const input =
+    request.facts.inputBounded === false && lookup?.contextWindow
+      ? Math.max(lookup.contextWindow, request.facts.estimatedInputTokens)
+      : request.facts.estimatedInputTokens;
+  let worst = 0;
+  // The same input may be billed as plain input or as a (pricier) cache write: take the dearest.
+  for (const bucket of ["inputTokens", "cacheWriteTokens", "cacheWrite1hTokens"] as const) {
+    const usage = { ...emptyUsage(), [bucket]: input, outputTokens };
+    const price = priceUsage({ provider: upstream.id, model, usage, at, overrides });
+    if (price.priced && price.costNano > worst) worst = price.costNano;
+  }
+  return { worstCaseNano: BigInt(worst), estimatedTokens: input + outputTokens };
+}
+
+export async function admitCall(p: {
+  config: Config;
+  redis: Redis;
+  identity: Identity;
+  attribution: Attribution;
+  upstream: Upstream;
+  request: ProxiedRequest;
+  overrides: readonly AccountPriceOverride[];
+  lazyDb: () => Db;
+  now: number;
+}): Promise<Admission> {
+  const { worstCaseNano, estimatedTokens } = worstCase(p.upstream, p.request, p.overrides, new Date(p.now));
+  let result: Awaited<ReturnType<typeof admit>>;
+  try {
+    result = await withTimeout(
+      admit(
+        p.redis,
+        {
+          keyHash: p.identity.keyHash,
+          attribution: {
+            accountId: p.identity.accountId,
+            keyId: p.identity.keyId,
+            tenant: p.attribution.tenant,
+            feature: p.attribution.feature,
+            user: p.attribution.user,
+            environment: p.attribution.environment,
+            workflow: p.attribution.workflow,
+          },
+          worstCaseNano,
+          estimatedTokens,
+          requestId: "",
+          now: p.now,
+        },
+        { db: p.lazyDb },
+      ),
+      REDIS_TIMEOUT_MS,
+      "Redis",
+    );
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    if (p.config.FAIL_MODE === "closed") {
+      throw new GatewayError(
+        "unavailable",
+        "Tollgate cannot check budgets right now (Redis unreachable) and FAIL_MODE=closed: the call was not forwarded.",
+      );
+    }
+    console.error("budget check skipped (FAIL_MODE=open):", err);
+    return { budgetChecked: false, redisUp: false, reservation: null, responseHeaders: {}, worstCaseNano };
+  }
+  if (result.kind !== "allowed") throw admissionError(result);
+  return {
+    budgetChecked: true,
+    redisUp: true,
+    reservation: result.reservation,
+    responseHeaders: budgetHeaders(result),
+    worstCaseNano,
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Reads what the hot path needs from the client's request — model, stream, max tokens, an input
+ * estimate — and nothing more. Only metered endpoints (chat, completions, embeddings, responses,
+ * messages) have their JSON parsed; anything else (model lists, files, …) streams through untouched.
+ * Body too large: 413; malformed JSON on a metered endpoint: 400 — both before anything is forwarded.
+ */
+import { GatewayError } from "../lib/errors";
+import type { WireFormat } from "../providers";
+import type { ProviderQuirks } from "../providers";
+import {
+  createStreamMeter,
+  createUsageChunkStripper,
+  isMeteredEndpoint,
+  type RequestFacts,
+  readRequestFacts,
+  withIncludeUsageText,
+} from "../wire";
+import type { Meter } from "./tally";
+
+/** The largest request body Tollgate reads (and forwards): 32 MiB, above every provider's own limit for JSON. */
+export const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+export interface ProxiedRequest {
+  restPath: string;
+  facts: RequestFacts;
+  metered: boolean;
+  upstreamBody: BodyInit | null;
+  injectedIncludeUsage: boolean;
+  meter(streamed: boolean): Meter;
+  stripUsageChunk(): TransformStream<Uint8Array, Uint8Array>;
+}
+
+const NO_FACTS: RequestFacts = {
+  endpoint: "other",
+  model: null,
+  stream: false,
+  maxOutputTokens: null,
+  estimatedInputTokens: 0,
+};
+
+async function readBodyText(req: Request): Promise<string> {
+  const declared = Number(req.headers.get("content-length") ?? "NaN");
+  if (declared > MAX_REQUEST_BYTES) {
+    throw new GatewayError("too_large", `Request body over Tollgate's ${MAX_REQUEST_BYTES}-byte limit.`);
+  }
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_REQUEST_BYTES) {
+      reader.cancel().catch(() => {});
+      throw new GatewayError("too_large", `Request body over Tollgate's ${MAX_REQUEST_BYTES}-byte limit.`);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(concat(chunks));
+}
+
+export async function readRequest(
+  req: Request,
+  format: WireFormat,
+  quirks: ProviderQuirks,
+  restPath: string,
+): Promise<ProxiedRequest> {
+  const path = restPath.replace(/^\/+/, "");
+  const metered = req.method === "POST" && isMeteredEndpoint(format, path);
+  if (!metered) {
+    return {
+      restPath: path,
+      facts: NO_FACTS,
+      metered: false,
+      // Streamed through as it comes; a GET has no body.
+      upstreamBody: req.method === "GET" || req.method === "HEAD" ? null : req.body,
+      injectedIncludeUsage: false,
+      meter: (streamed) => createStreamMeter({ format, quirks, endpoint: "other", streamed }),
+      stripUsageChunk: () => new TransformStream(),
+    };
+  }
+  const text = await readBodyText(req);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new GatewayError("invalid_request", "The request body is not valid JSON.");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new GatewayError("invalid_request", "The request body must be a JSON object.");
+  }
+  const body = json as Record<string, unknown>;
+  const facts = readRequestFacts(format, path, body);
+  // Only the stream_options text is inserted: the rest of the client's body goes up byte for byte.
+  const rewritten = withIncludeUsageText(format, facts, text, body, quirks);
+  return {
+    restPath: path,
+    facts,
+    metered: true,
+    upstreamBody: rewritten ?? text,
+    injectedIncludeUsage: rewritten !== null,
+    meter: (streamed) =>
+      createStreamMeter({
+        format,
+        quirks,
+        endpoint: facts.endpoint,
+        streamed,
+        estimatedInputTokens: facts.estimatedInputTokens,
+        ...(facts.cacheWriteTtl ? { cacheWriteTtl: facts.cacheWriteTtl } : {}),
+      }),
+    stripUsageChunk: () => createUsageChunkStripper(),
+  };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const c of chunks) size += c.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

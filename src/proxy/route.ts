@@ -1,0 +1,154 @@
+/**
+ * ANY /proxy/:provider/* — the hot path. This file only calls the steps, in request order:
+ *   identify → attribute → read request → admit (reserve) → forward → tally
+ * and, after the last byte, inside waitUntil: price → settle → record → alert (finish.ts).
+ */
+import { type Context, Hono } from "hono";
+import { priceOverridesOf } from "../account-settings";
+import { type Config, ConfigError, type Env, loadConfig } from "../config";
+import { type Db, type DbSession, openDb } from "../lib/db";
+import { GatewayError, proxyErrorResponse } from "../lib/errors";
+import { redisClient } from "../lib/redis";
+import type { WireFormat } from "../providers";
+import { admitCall } from "./admit";
+import { readAttribution } from "./attribute";
+import { type CallContext, type FinishDeps, finishCall } from "./finish";
+import { clientHeaders, upstreamHeaders, upstreamUrl } from "./forward";
+import { accountSettings, identify, readGatewayKey } from "./identify";
+import { readRequest } from "./request";
+import { assignRequestId } from "./request-id";
+import { tallyResponse } from "./tally";
+import { resolveUpstream } from "./upstream";
+
+type ProxyContext = Context<{ Bindings: Env }>;
+
+export const proxyRoute = new Hono<{ Bindings: Env }>();
+
+proxyRoute.all("/proxy/:provider/*", async (c) => {
+  const startedAt = Date.now();
+  const providerId = c.req.param("provider");
+  // Errors before we know better are in OpenAI's shape; a built-in id tells its format at once.
+  const state: { format: WireFormat; db?: DbSession } = { format: "openai" };
+  let config: Config;
+  try {
+    config = loadConfig(c.env);
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : String(err);
+    return proxyErrorResponse(new GatewayError("unavailable", message), state.format);
+  }
+  const deps: FinishDeps = {
+    config,
+    env: c.env,
+    redis: redisClient(config),
+    lazyDb: (): Db => (state.db ??= openDb(config)).db,
+    closeDb: () => state.db?.close(),
+  };
+  try {
+    return await proxy(c, providerId, startedAt, deps, state);
+  } catch (err) {
+    c.executionCtx.waitUntil(Promise.resolve(deps.closeDb()));
+    if (err instanceof GatewayError) return proxyErrorResponse(err, state.format);
+    console.error("proxy error", err);
+    return proxyErrorResponse(new GatewayError("unavailable", "Tollgate failed to handle this call."), state.format);
+  }
+});
+
+async function proxy(
+  c: ProxyContext,
+  providerId: string,
+  startedAt: number,
+  deps: FinishDeps,
+  state: { format: WireFormat },
+): Promise<Response> {
+  const req = c.req.raw;
+  const { config, redis } = deps;
+  const early = resolveUpstream(providerId, c.env, config, null);
+  if (early) state.format = early.format;
+
+  // 1 identify
+  const presented = readGatewayKey(req.headers);
+  if (!presented) {
+    throw new GatewayError(
+      "authentication",
+      "Missing Tollgate key: send it as the API key (Authorization: Bearer tg_… or x-api-key: tg_…) or in x-tollgate-key.",
+    );
+  }
+  const identity = await identify(presented, { redis, db: deps.lazyDb });
+  const settings = await accountSettings(identity.accountId, { redis, db: deps.lazyDb });
+  const upstream = resolveUpstream(providerId, c.env, config, settings);
+  if (!upstream) throw new GatewayError("not_found", `Unknown provider "${providerId}".`);
+  state.format = upstream.format;
+  const overrides = priceOverridesOf(settings);
+
+  // 2 attribute
+  const attribution = readAttribution(req.headers, identity.environment);
+
+  // The request's facts (model, stream, max tokens): the only reason its body is read at all.
+  const rest = new URL(req.url).pathname.slice(`/proxy/${providerId}`.length);
+  const request = await readRequest(req, upstream.format, upstream.quirks, rest);
+
+  // 3 admit: one Redis script call — key still valid, rate limits, every budget scope reserved.
+  const admission = await admitCall({
+    config,
+    redis,
+    identity,
+    attribution,
+    upstream,
+    request,
+    overrides,
+    lazyDb: deps.lazyDb,
+    now: startedAt,
+  });
+
+  // 4 forward (the request id's Redis INCR, when the client sent its own id, runs meanwhile)
+  const credential = await upstream.credential(presented.byok);
+  const requestIdPromise = assignRequestId(
+    admission.redisUp ? redis : null,
+    identity.accountId,
+    attribution.clientRequestId,
+  ).catch(() => assignRequestId(null, identity.accountId, attribution.clientRequestId));
+  const call = (requestId: string): CallContext => ({
+    identity,
+    attribution,
+    upstream,
+    request,
+    admission,
+    overrides,
+    requestId,
+    startedAt,
+  });
+  let upstreamRes: Response;
+  try {
+    upstreamRes = await fetch(upstreamUrl(upstream.baseUrl, request.restPath, new URL(req.url).search), {
+      method: req.method,
+      headers: upstreamHeaders(req.headers, credential),
+      body: request.upstreamBody,
+      redirect: "manual",
+    });
+  } catch (err) {
+    const requestId = await requestIdPromise;
+    c.executionCtx.waitUntil(finishCall(call(requestId), deps, { status: 502, tally: null }));
+    throw new GatewayError("upstream_unreachable", `The provider could not be reached: ${String(err)}`, {
+      "x-tollgate-request-id": requestId,
+    });
+  }
+  const requestId = await requestIdPromise;
+
+  // 5–6 stream back, tally a tee'd copy
+  const headers = clientHeaders(upstreamRes.headers, { bodyChanged: request.injectedIncludeUsage });
+  headers.set("x-tollgate-request-id", requestId);
+  for (const [k, v] of Object.entries(admission.responseHeaders)) headers.set(k, v);
+  if (!upstreamRes.body) {
+    c.executionCtx.waitUntil(finishCall(call(requestId), deps, { status: upstreamRes.status, tally: null }));
+    return new Response(null, { status: upstreamRes.status, headers });
+  }
+  const streamed = (upstreamRes.headers.get("content-type") ?? "").includes("text/event-stream");
+  const { clientBody, done } = tallyResponse(upstreamRes.body, request.meter(streamed), {
+    startedAt,
+    clientTransform: streamed && request.injectedIncludeUsage ? request.stripUsageChunk() : undefined,
+  });
+  c.executionCtx.waitUntil(
+    done.then((tally) => finishCall(call(requestId), deps, { status: upstreamRes.status, tally, streamed })),
+  );
+  return new Response(clientBody, { status: upstreamRes.status, headers });
+}

@@ -1,0 +1,577 @@
+/**
+ * The usage API, as OpenAPIHono sub-apps without middleware (the mounting app brings auth, config
+ * and the db session):
+ * - `reportsV1`: mount inside the gateway-key app at /v1 — GET /usage, /usage/top, /usage/units,
+ *   /usage/workflows; POST /requests/{id}/outcome, /workflows/{id}/outcome. Always the caller's account.
+ * - `reportsAdmin`: mount inside the admin app at /admin/v1 — the same reports under
+ *   /accounts/{account}/…, and PUT /accounts/{account}/retention.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { accounts } from "../../schema";
+import { newApi } from "../api/app";
+import { GatewayError } from "../lib/errors";
+import { usageCsv } from "./csv";
+import type { ReportsDb } from "./db";
+import { DIMENSIONS, type Dimension, type DimensionFilter, parseDimension, TAG_NAME, UNALLOCATED } from "./dimensions";
+import { RETENTION_DAYS, setRetention } from "./maintenance";
+import { recordOutcome } from "./outcomes";
+import { queryUnits, queryWorkflows } from "./units";
+import { groupToJson, INTERVALS, type Interval, queryUsage, sumsToJson } from "./usage";
+
+const DAY_MS = 86_400_000;
+
+// ---- query parameters --------------------------------------------------------------------------
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** ISO 8601 date or date-time; without an offset it is UTC. */
+const Instant = z
+  .string()
+  .regex(ISO_TIME, "an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z")
+  .transform((s, ctx) => {
+    const withZone = /T/.test(s) && !/(Z|[+-]\d{2}:?\d{2})$/.test(s) ? `${s}Z` : s;
+    const d = new Date(withZone);
+    if (Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: "custom", message: "not a valid date" });
+      return z.NEVER;
+    }
+    return d;
+  });
+
+const DIMENSION_LIST = `${DIMENSIONS.join(", ")}, tag:<name>`;
+
+const FilterValue = z.string().min(1).max(300);
+const filterParams = Object.fromEntries(
+  DIMENSIONS.map((d) => [
+    d,
+    z
+      .union([FilterValue, z.array(FilterValue)])
+      .optional()
+      .openapi({
+        description: `Only records with this ${d} (repeat the parameter for several; "${UNALLOCATED}" = none).`,
+      }),
+  ]),
+) as Record<
+  (typeof DIMENSIONS)[number],
+  z.ZodOptional<z.ZodUnion<[typeof FilterValue, z.ZodArray<typeof FilterValue>]>>
+>;
+
+const RangeParams = z.object({
+  from: Instant.optional().openapi({
+    type: "string",
+    description: "Start, inclusive (ISO 8601, UTC unless an offset is given). Default: `to` − 30 days.",
+    example: "2026-11-01T00:00:00Z",
+  }),
+  to: Instant.optional().openapi({
+    type: "string",
+    description: "End, exclusive. Default: the next 00:00 UTC.",
+    example: "2026-12-01T00:00:00Z",
+  }),
+  ...filterParams,
+});
+
+const GroupBy = z
+  .string()
+  .max(500)
+  .transform((s, ctx) => {
+    const names = s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const dims: Dimension[] = [];
+    for (const name of names) {
+      const dim = parseDimension(name);
+      if (!dim) ctx.addIssue({ code: "custom", message: `unknown dimension "${name}"; one of ${DIMENSION_LIST}` });
+      else if (dims.includes(dim)) ctx.addIssue({ code: "custom", message: `"${name}" given twice` });
+      else dims.push(dim);
+    }
+    if (dims.length > 8) ctx.addIssue({ code: "custom", message: "at most 8 dimensions" });
+    return dims;
+  });
+
+const UsageParams = RangeParams.extend({
+  groupBy: GroupBy.optional().openapi({
+    type: "string",
+    description: `Comma-separated dimensions: ${DIMENSION_LIST}.`,
+    example: "feature,tenant,model",
+  }),
+  interval: z.enum(INTERVALS).default("none").openapi({ description: "UTC periods; weeks start on Monday (ISO)." }),
+  format: z.enum(["json", "csv"]).optional().openapi({ description: "csv, or send Accept: text/csv." }),
+});
+
+const TopParams = RangeParams.extend({
+  by: z.enum(DIMENSIONS).default("tenant"),
+  limit: z.coerce.number().int().min(1).max(1000).default(10),
+});
+
+const WorkflowParams = RangeParams.extend({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+interface Range {
+  from: Date;
+  to: Date;
+  filters: DimensionFilter[];
+}
+
+function invalid(issues: { path: string; message: string }[]): GatewayError {
+  return new GatewayError(
+    "invalid_request",
+    `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+    {},
+    issues,
+  );
+}
+
+/** from/to defaults and checks, and the filters: named dimensions (repeatable) and tag:<name>=value. */
+function readRange(c: Context, parsed: { from?: Date; to?: Date }, maxDays = 3660): Range {
+  const to = parsed.to ?? new Date(Math.ceil(Date.now() / DAY_MS) * DAY_MS);
+  const from = parsed.from ?? new Date(to.getTime() - 30 * DAY_MS);
+  const issues: { path: string; message: string }[] = [];
+  if (from >= to) issues.push({ path: "to", message: "must be after from" });
+  else if (to.getTime() - from.getTime() > maxDays * DAY_MS)
+    issues.push({ path: "to", message: `at most ${maxDays} days after from` });
+  const filters: DimensionFilter[] = [];
+  const all = c.req.queries();
+  for (const d of DIMENSIONS) {
+    const values = all[d];
+    if (values?.length) filters.push({ dim: d, values });
+  }
+  for (const [name, values] of Object.entries(all)) {
+    if (!name.startsWith("tag:")) continue;
+    if (!TAG_NAME.test(name.slice(4)))
+      issues.push({ path: name, message: "tag names are letters, digits, _ . - (at most 64)" });
+    else if (values.some((v) => v.length === 0 || v.length > 300))
+      issues.push({ path: name, message: "1 to 300 characters" });
+    else filters.push({ dim: name as Dimension, values });
+  }
+  if (issues.length) throw invalid(issues);
+  return { from, to, filters };
+}
+
+// ---- response schemas ----------------------------------------------------------------------------
+
+const count = (description?: string) =>
+  z
+    .number()
+    .int()
+    .openapi(description ? { description } : {});
+const Sums = {
+  requests: count("Call attempts (retries included)"),
+  errors: count("Attempts answered with status >= 400"),
+  inputTokens: count("Uncached input tokens"),
+  cacheReadTokens: count(),
+  cacheWriteTokens: count(),
+  cacheWrite1hTokens: count(),
+  inputAudioTokens: count(),
+  cacheAudioReadTokens: count(),
+  outputTokens: count("Output tokens, reasoning included"),
+  outputAudioTokens: count(),
+  reasoningTokens: count("The part of outputTokens spent reasoning"),
+  webSearchRequests: count(),
+  costUsd: z.string().openapi({ example: "12.304117" }),
+  unpricedRequests: count("Calls of models with no known price (their cost is 0 here)"),
+  successes: count("Successful outcomes posted for these calls or their workflows"),
+  failures: count(),
+  costPerSuccessUsd: z
+    .string()
+    .nullable()
+    .openapi({ description: "costUsd ÷ successes (failed attempts and retries included in the cost)" }),
+  outcomeValue: z.number().nullable().openapi({ description: "Sum of the outcomes' value" }),
+};
+const UsageTotals = z.object(Sums).openapi("UsageTotals");
+const UsageRow = z
+  .object({ periodStart: z.string().optional().openapi({ description: "Absent with interval=none" }), ...Sums })
+  .catchall(z.string())
+  .openapi("UsageRow", {
+    description: `One group: its dimension values (keys named as in groupBy; "${UNALLOCATED}" when missing), periodStart, sums.`,
+  });
+const UsageReport = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    interval: z.enum(INTERVALS),
+    groupBy: z.array(z.string()),
+    rows: z.array(UsageRow),
+    totals: UsageTotals,
+  })
+  .openapi("UsageReport");
+const TopReport = z
+  .object({
+    by: z.string(),
+    from: z.string(),
+    to: z.string(),
+    rows: z.array(z.object({ value: z.string(), share: z.number().nullable(), ...Sums })),
+    totals: UsageTotals,
+  })
+  .openapi("TopReport");
+const UsdPer = z.string().nullable();
+const UnitsReport = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    requests: count(),
+    errors: count(),
+    costUsd: z.string(),
+    costPerRequestUsd: UsdPer,
+    activeUsers: count(),
+    months: z.array(
+      z.object({
+        month: z.string(),
+        activeUsers: count(),
+        requests: count(),
+        costUsd: z.string(),
+        costPerActiveUserUsd: UsdPer,
+      }),
+    ),
+    workflows: count(),
+    workflowCostUsd: z.string(),
+    costPerWorkflowUsd: UsdPer,
+    successes: count(),
+    failures: count(),
+    costPerSuccessUsd: UsdPer,
+    inputTokensTotal: count(),
+    cachedInputTokens: count(),
+    cachedInputShare: z.number().nullable(),
+    cacheSavingsUsd: UsdPer.openapi({
+      description:
+        "Σ cache-read tokens × (input rate − cache-read rate); null when no cache-reading call had its rates recorded",
+    }),
+    cacheSavingsUnknownRequests: count(),
+  })
+  .openapi("UnitsReport");
+const WorkflowRow = z
+  .object({
+    workflow: z.string(),
+    calls: count(),
+    errors: count(),
+    costUsd: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    durationMs: count("First call's start to last call's finish"),
+    success: z.boolean().nullable(),
+    value: z.number().nullable(),
+  })
+  .openapi("WorkflowReport");
+const OutcomeBody = z
+  .object({
+    success: z.boolean(),
+    value: z.number().finite().optional().openapi({ description: "What the outcome was worth to you (any unit)" }),
+  })
+  .openapi("OutcomeInput");
+const Outcome = z
+  .object({
+    kind: z.enum(["request", "workflow"]),
+    id: z.string(),
+    success: z.boolean(),
+    value: z.number().nullable(),
+    startedAt: z.string(),
+    recordedAt: z.string(),
+  })
+  .openapi("Outcome");
+const ErrorJson = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+const errors = {
+  400: { description: "Bad parameters (issues name them)", content: { "application/json": { schema: ErrorJson } } },
+  401: { description: "Missing or unknown credentials", content: { "application/json": { schema: ErrorJson } } },
+  404: { description: "Not found in this account", content: { "application/json": { schema: ErrorJson } } },
+};
+
+// ---- handlers shared by both apps ----------------------------------------------------------------
+
+type Params = z.infer<typeof UsageParams>;
+
+async function usageResponse(c: Context, db: ReportsDb, accountId: string, p: Params): Promise<Response> {
+  const groupBy = p.groupBy ?? [];
+  const interval = p.interval as Interval;
+  const maxDays = interval === "hour" ? 31 : 3660;
+  const range = readRange(c, p, maxDays);
+  const result = await queryUsage(db, { accountId, ...range, groupBy, interval });
+  const rows = result.groups.map((g) => groupToJson(g, interval));
+  const wantsCsv =
+    p.format === "csv" || (p.format === undefined && /\btext\/csv\b/i.test(c.req.header("accept") ?? ""));
+  if (wantsCsv) {
+    return c.body(usageCsv(groupBy, rows), 200, {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="usage-${range.from.toISOString().slice(0, 10)}-${range.to.toISOString().slice(0, 10)}.csv"`,
+    });
+  }
+  return c.json(
+    {
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      interval,
+      groupBy,
+      rows,
+      totals: sumsToJson(result.totals),
+    },
+    200,
+  );
+}
+
+async function topResponse(c: Context, db: ReportsDb, accountId: string, p: z.infer<typeof TopParams>) {
+  const range = readRange(c, p);
+  const result = await queryUsage(db, {
+    accountId,
+    ...range,
+    groupBy: [p.by],
+    interval: "none",
+    top: { limit: p.limit },
+  });
+  const total = result.totals.costNano;
+  return {
+    by: p.by,
+    from: range.from.toISOString(),
+    to: range.to.toISOString(),
+    rows: result.groups.map((g) => ({
+      value: g.dims[p.by] ?? UNALLOCATED,
+      share: total > 0n ? Number((g.sums.costNano * 1_000_000n) / total) / 1_000_000 : null,
+      ...sumsToJson(g.sums),
+    })),
+    totals: sumsToJson(result.totals),
+  };
+}
+
+const ok = (schema: z.ZodType, description: string) => ({
+  200: { description, content: { "application/json": { schema } } },
+  ...errors,
+});
+
+const usageDescription = `Sums of the account's calls in [from, to), grouped by any of ${DIMENSION_LIST} and a UTC interval.
+A group value that is missing is "${UNALLOCATED}". Model = the model that answered, else the one asked for.
+format=csv or Accept: text/csv gives the same rows as CSV (header line; columns: the groupBy dimensions, periodStart, then ${Object.keys(Sums).join(", ")}).
+Filters: any dimension as a parameter (repeatable), and tag:<name>=<value>.`;
+
+// ---- /v1 (gateway key) -----------------------------------------------------------------------------
+
+const accountOf = (c: { var: { caller: { accountId: string } } }) => c.var.caller.accountId;
+const dbOf = (c: { var: { db: unknown } }) => c.var.db as ReportsDb;
+
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(300)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const reportsV1 = newApi()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/usage",
+      tags: ["Usage"],
+      summary: "Usage report (gateway key; its account)",
+      description: usageDescription,
+      request: { query: UsageParams },
+      responses: {
+        200: {
+          description: "The report",
+          content: { "application/json": { schema: UsageReport }, "text/csv": { schema: z.string() } },
+        },
+        ...errors,
+      },
+    }),
+    async (c) => usageResponse(c, dbOf(c), accountOf(c), c.req.valid("query")) as never,
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/usage/top",
+      tags: ["Usage"],
+      summary: "Top tenants, features, models… by cost",
+      request: { query: TopParams },
+      responses: ok(TopReport, "The top groups, highest cost first"),
+    }),
+    async (c) => c.json(await topResponse(c, dbOf(c), accountOf(c), c.req.valid("query")), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/usage/units",
+      tags: ["Usage"],
+      summary: "Unit economics: cost per request, active user, workflow and successful outcome; caching",
+      request: { query: RangeParams },
+      responses: ok(UnitsReport, "The unit metrics"),
+    }),
+    async (c) =>
+      c.json(await queryUnits(dbOf(c), { accountId: accountOf(c), ...readRange(c, c.req.valid("query")) }), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/usage/workflows",
+      tags: ["Usage"],
+      summary: "Workflows: calls, cost, duration, outcome (latest first)",
+      request: { query: WorkflowParams },
+      responses: ok(z.object({ rows: z.array(WorkflowRow) }), "Workflows"),
+    }),
+    async (c) => {
+      const p = c.req.valid("query");
+      const rows = await queryWorkflows(dbOf(c), { accountId: accountOf(c), ...readRange(c, p), limit: p.limit });
+      return c.json({ rows }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/requests/{id}/outcome",
+      tags: ["Outcomes"],
+      summary: "Record whether a call succeeded (replaces an earlier outcome)",
+      request: {
+        params: IdParam,
+        body: { required: true, content: { "application/json": { schema: OutcomeBody } } },
+      },
+      responses: ok(Outcome, "Recorded"),
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const body = c.req.valid("json");
+      const saved = await recordOutcome(dbOf(c), { accountId: accountOf(c), kind: "request", subjectId: id, ...body });
+      if (!saved) throw new GatewayError("not_found", `No request ${id} in this account.`);
+      return c.json(saved, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/workflows/{id}/outcome",
+      tags: ["Outcomes"],
+      summary: "Record whether a workflow (x-tollgate-workflow) succeeded",
+      request: {
+        params: IdParam,
+        body: { required: true, content: { "application/json": { schema: OutcomeBody } } },
+      },
+      responses: ok(Outcome, "Recorded"),
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const body = c.req.valid("json");
+      const saved = await recordOutcome(dbOf(c), { accountId: accountOf(c), kind: "workflow", subjectId: id, ...body });
+      if (!saved) throw new GatewayError("not_found", `No workflow ${id} in this account.`);
+      return c.json(saved, 200);
+    },
+  );
+
+// ---- /admin/v1/accounts/{account}/… (admin token) ------------------------------------------------------------
+
+const AccountParam = z.object({
+  account: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: "account", in: "path" }, example: "acc_3xAmpLe" }),
+});
+
+async function requireAccountId(db: ReportsDb, accountId: string): Promise<string> {
+  const [row] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId));
+  if (!row) throw new GatewayError("not_found", `No account ${accountId}.`);
+  return row.id;
+}
+
+export const reportsAdmin = newApi()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/accounts/{account}/usage",
+      tags: ["Admin: usage"],
+      summary: "An account's usage report",
+      description: usageDescription,
+      request: { params: AccountParam, query: UsageParams },
+      responses: {
+        200: {
+          description: "The report",
+          content: { "application/json": { schema: UsageReport }, "text/csv": { schema: z.string() } },
+        },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
+      return usageResponse(c, dbOf(c), account, c.req.valid("query")) as never;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/accounts/{account}/usage/top",
+      tags: ["Admin: usage"],
+      summary: "An account's top tenants, features, models… by cost",
+      request: { params: AccountParam, query: TopParams },
+      responses: ok(TopReport, "The top groups"),
+    }),
+    async (c) => {
+      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
+      return c.json(await topResponse(c, dbOf(c), account, c.req.valid("query")), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/accounts/{account}/usage/units",
+      tags: ["Admin: usage"],
+      summary: "An account's unit economics",
+      request: { params: AccountParam, query: RangeParams },
+      responses: ok(UnitsReport, "The unit metrics"),
+    }),
+    async (c) => {
+      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
+      return c.json(await queryUnits(dbOf(c), { accountId: account, ...readRange(c, c.req.valid("query")) }), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/accounts/{account}/usage/workflows",
+      tags: ["Admin: usage"],
+      summary: "An account's workflows",
+      request: { params: AccountParam, query: WorkflowParams },
+      responses: ok(z.object({ rows: z.array(WorkflowRow) }), "Workflows"),
+    }),
+    async (c) => {
+      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
+      const p = c.req.valid("query");
+      return c.json(
+        { rows: await queryWorkflows(dbOf(c), { accountId: account, ...readRange(c, p), limit: p.limit }) },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/accounts/{account}/retention",
+      tags: ["Admin: accounts"],
+      summary: "How long raw call records are kept (older days live on as daily rollups)",
+      request: {
+        params: AccountParam,
+        body: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: z.object({
+                days: z
+                  .union(RETENTION_DAYS.map((d) => z.literal(d)))
+                  .openapi({ type: "integer", enum: [...RETENTION_DAYS] }),
+              }),
+            },
+          },
+        },
+      },
+      responses: ok(z.object({ accountId: z.string(), retentionDays: z.number().int() }), "Set"),
+    }),
+    async (c) => {
+      const { account } = c.req.valid("param");
+      const { days } = c.req.valid("json");
+      if (!(await setRetention(dbOf(c), account, days))) throw new GatewayError("not_found", `No account ${account}.`);
+      return c.json({ accountId: account, retentionDays: days }, 200);
+    },
+  );

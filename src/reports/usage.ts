@@ -1,0 +1,299 @@
+/**
+ * The usage query: sums of request records grouped by attribution dimensions and a UTC period,
+ * one SQL statement, every sum in bigint. Which tables it reads (see src/reports/README.md):
+ *
+ * - fast path — every grouping and filter dimension is one usage_day_totals keeps, the interval is
+ *   day/week/month/none: usage_day_totals for the whole days inside [from, to) (everything below the
+ *   refresh watermark), plus raw records for the partial days at the edges and for the whole days'
+ *   records created since the watermark;
+ * - full path — otherwise: raw records in [from, to) plus usage_rollups (records retention moved out
+ *   of request_records) whose day starts in [from, to). A rolled-up day cannot be split: with
+ *   interval=hour its records sit in the day's 00:00 bucket.
+ *
+ * Both add outcomes (by the subject's start time) for successes, failures and cost per success.
+ * Each record is in exactly one of the tables a path reads, whatever the refresh and retention
+ * jobs are doing at the time, so sums never double-count and never drop.
+ */
+import { and, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { requestRecords } from "../../schema";
+import { outcomes, reportState, usageDayTotals, usageRollups } from "../../schema/reports";
+import { nanoToUsd } from "../lib/money";
+import { divRound, queryRows, type ReportsDb } from "./db";
+import {
+  DAY_TOTALS_DIMENSIONS,
+  type Dimension,
+  type DimensionFilter,
+  dimensionSql,
+  filterSql,
+  type Source,
+  UNALLOCATED,
+} from "./dimensions";
+import {
+  aggregateMetricsSql,
+  BUCKETS,
+  type Bucket,
+  outcomeMetricsSql,
+  outerMetricsSql,
+  rawMetricsSql,
+  SUM_ALIASES,
+  type SumAlias,
+} from "./metrics";
+
+export const INTERVALS = ["hour", "day", "week", "month", "none"] as const;
+export type Interval = (typeof INTERVALS)[number];
+
+export const DAY_TOTALS_WATERMARK = "usage_day_totals";
+
+export interface UsageQuery {
+  accountId: string;
+  /** Inclusive. */
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+  groupBy: Dimension[];
+  interval: Interval;
+  filters: DimensionFilter[];
+  /** Top lists: the groups with the highest cost first, at most `limit`. */
+  top?: { limit: number };
+  /** Tests and the benchmark: force a path. */
+  path?: "fast" | "full";
+}
+
+export type UsageSums = Record<SumAlias, bigint> & { outcomeValue: number | null };
+
+export interface UsageGroup {
+  /** Dimension name → value (UNALLOCATED when the records had none). */
+  dims: Record<string, string>;
+  periodStart: Date | null;
+  sums: UsageSums;
+}
+
+export interface UsageResult {
+  groups: UsageGroup[];
+  totals: UsageSums;
+  path: "fast" | "full";
+}
+
+const DAY_MS = 86_400_000;
+const floorDay = (d: Date) => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS);
+const ceilDay = (d: Date) => new Date(Math.ceil(d.getTime() / DAY_MS) * DAY_MS);
+const q = (name: string) => sql.raw(`"${name}"`);
+
+export function canUseDayTotals(query: Pick<UsageQuery, "groupBy" | "filters" | "interval">): boolean {
+  return (
+    query.interval !== "hour" &&
+    query.groupBy.every((d) => DAY_TOTALS_DIMENSIONS.includes(d)) &&
+    query.filters.every((f) => DAY_TOTALS_DIMENSIONS.includes(f.dim))
+  );
+}
+
+function periodSql(interval: Interval, time: SQL): SQL {
+  if (interval === "none") return sql`null::timestamptz`;
+  return sql`date_trunc(${sql.raw(`'${interval}'`)}, ${time}, 'UTC')`;
+}
+
+interface Branch {
+  source: Source;
+  from: SQL;
+  time: SQL;
+  where: SQL[];
+  metrics: SQL;
+}
+
+function branchSql(b: Branch, query: UsageQuery): SQL {
+  const dims = query.groupBy.map((d, i) => sql`${dimensionSql(b.source, d)!} as ${q(`g${i}`)}`);
+  const where = [...b.where, ...query.filters.map((f) => filterSql(b.source, f))];
+  const groupOrdinals = sql.raw(Array.from({ length: query.groupBy.length + 1 }, (_, i) => String(i + 1)).join(", "));
+  return sql`select ${sql.join([...dims, sql`${periodSql(query.interval, b.time)} as "period"`], sql`, `)}, ${b.metrics}
+    from ${b.from} where ${and(...where)} group by ${groupOrdinals}`;
+}
+
+function rawBranch(query: UsageQuery, from: Date, to: Date, extra: SQL[] = []): Branch {
+  const rr = requestRecords;
+  return {
+    source: "raw",
+    from: sql`${rr}`,
+    time: sql`${rr.startedAt}`,
+    where: [eq(rr.accountId, query.accountId), gte(rr.startedAt, from), lt(rr.startedAt, to), ...extra],
+    metrics: rawMetricsSql(),
+  };
+}
+
+function outcomeBranch(query: UsageQuery): Branch {
+  return {
+    source: "outcomes",
+    from: sql`${outcomes}`,
+    time: sql`${outcomes.startedAt}`,
+    where: [
+      eq(outcomes.accountId, query.accountId),
+      gte(outcomes.startedAt, query.from),
+      lt(outcomes.startedAt, query.to),
+    ],
+    metrics: outcomeMetricsSql(sql`${outcomes.success}`, sql`${outcomes.value}`),
+  };
+}
+
+/** The refresh watermark: usage_day_totals holds every record created before it. */
+export async function dayTotalsWatermark(db: ReportsDb): Promise<Date | null> {
+  const [row] = await db
+    .select({ watermark: reportState.watermark })
+    .from(reportState)
+    .where(eq(reportState.name, DAY_TOTALS_WATERMARK));
+  return row?.watermark ?? null;
+}
+
+async function branches(db: ReportsDb, query: UsageQuery): Promise<{ list: Branch[]; path: "fast" | "full" }> {
+  const rr = requestRecords;
+  const dFrom = ceilDay(query.from);
+  const dTo = floorDay(query.to);
+  const fast = query.path === "fast" || (query.path !== "full" && canUseDayTotals(query) && dFrom < dTo);
+  if (fast) {
+    if (!canUseDayTotals(query)) throw new Error("this query cannot read usage_day_totals");
+    const watermark = await dayTotalsWatermark(db);
+    const list: Branch[] = [];
+    if (dFrom < dTo && watermark) {
+      list.push({
+        source: "dayTotals",
+        from: sql`${usageDayTotals}`,
+        time: sql`${usageDayTotals.day}`,
+        where: [
+          eq(usageDayTotals.accountId, query.accountId),
+          gte(usageDayTotals.day, dFrom),
+          lt(usageDayTotals.day, dTo),
+        ],
+        metrics: aggregateMetricsSql(usageDayTotals),
+      });
+      if (query.from < dFrom) list.push(rawBranch(query, query.from, dFrom));
+      if (dTo < query.to) list.push(rawBranch(query, dTo, query.to));
+      list.push(rawBranch(query, dFrom, dTo, [gte(rr.createdAt, watermark)]));
+    } else {
+      list.push(rawBranch(query, query.from, query.to));
+    }
+    list.push(outcomeBranch(query));
+    return { list, path: "fast" };
+  }
+  const list: Branch[] = [
+    rawBranch(query, query.from, query.to),
+    {
+      source: "rollups",
+      from: sql`${usageRollups}`,
+      time: sql`${usageRollups.day}`,
+      where: [
+        eq(usageRollups.accountId, query.accountId),
+        gte(usageRollups.day, query.from),
+        lt(usageRollups.day, query.to),
+      ],
+      metrics: aggregateMetricsSql(usageRollups),
+    },
+    outcomeBranch(query),
+  ];
+  return { list, path: "full" };
+}
+
+type Row = Record<string, string | number | Date | null>;
+
+function sumsOf(row: Row): UsageSums {
+  const sums = {} as UsageSums;
+  for (const n of SUM_ALIASES) sums[n] = BigInt((row[n] as string | null) ?? "0");
+  sums.outcomeValue = row.outcomeValue === null || row.outcomeValue === undefined ? null : Number(row.outcomeValue);
+  return sums;
+}
+
+export function emptySums(): UsageSums {
+  const sums = {} as UsageSums;
+  for (const n of SUM_ALIASES) sums[n] = 0n;
+  sums.outcomeValue = null;
+  return sums;
+}
+
+export function addSums(into: UsageSums, add: UsageSums): UsageSums {
+  for (const n of SUM_ALIASES) into[n] += add[n];
+  if (add.outcomeValue !== null) into.outcomeValue = (into.outcomeValue ?? 0) + add.outcomeValue;
+  return into;
+}
+
+export async function queryUsage(db: ReportsDb, query: UsageQuery): Promise<UsageResult> {
+  const { list, path } = await branches(db, query);
+  const union = sql.join(
+    list.map((b) => branchSql(b, query)),
+    sql` union all `,
+  );
+  const groupCols = query.groupBy.map((_, i) => q(`g${i}`));
+  const byGroup = sql.join([...groupCols, sql`"period"`], sql`, `);
+  const order = query.top
+    ? sql`order by sum("costNano") desc, ${sql.join([...groupCols, sql`"period"`], sql`, `)} limit ${query.top.limit}`
+    : sql`order by "period" nulls first${groupCols.length ? sql`, ${sql.join(groupCols, sql`, `)}` : sql``}`;
+  const rows = await queryRows<Row>(
+    db,
+    sql`select ${byGroup}, ${outerMetricsSql()} from (${union}) u group by ${byGroup} ${order}`,
+  );
+  const groups = rows.map((row) => {
+    const dims: Record<string, string> = {};
+    query.groupBy.forEach((d, i) => {
+      dims[d] = (row[`g${i}`] as string | null) ?? UNALLOCATED;
+    });
+    const period = row.period;
+    return {
+      dims,
+      periodStart: period === null || period === undefined ? null : new Date(period as string | Date),
+      sums: sumsOf(row),
+    };
+  });
+  let totals = emptySums();
+  if (query.top) {
+    // The top N are not all the groups: totals come from the same query without grouping.
+    totals = (await queryUsage(db, { ...query, groupBy: [], interval: "none", top: undefined })).totals;
+  } else {
+    for (const g of groups) addSums(totals, g.sums);
+  }
+  return { groups, totals, path };
+}
+
+/** The JSON of one row or of the totals: counts as numbers, money as decimal USD strings. */
+export interface UsageRowJson {
+  [dimOrPeriod: string]: unknown;
+  requests: number;
+  errors: number;
+  unpricedRequests: number;
+  costUsd: string;
+  successes: number;
+  failures: number;
+  costPerSuccessUsd: string | null;
+  outcomeValue: number | null;
+}
+
+export function sumsToJson(s: UsageSums): UsageRowJson {
+  const buckets = Object.fromEntries(BUCKETS.map((b) => [b, Number(s[b])])) as Record<Bucket, number>;
+  return {
+    requests: Number(s.requests),
+    errors: Number(s.errors),
+    ...buckets,
+    costUsd: nanoToUsd(s.costNano),
+    unpricedRequests: Number(s.unpricedRequests),
+    successes: Number(s.successes),
+    failures: Number(s.failures),
+    costPerSuccessUsd: s.successes > 0n ? nanoToUsd(divRound(s.costNano, s.successes)) : null,
+    outcomeValue: s.outcomeValue,
+  };
+}
+
+export function groupToJson(g: UsageGroup, interval: Interval): UsageRowJson {
+  return {
+    ...g.dims,
+    ...(interval === "none" ? {} : { periodStart: g.periodStart?.toISOString() ?? null }),
+    ...sumsToJson(g.sums),
+  };
+}
+
+/** The column order of the CSV (and of the JSON rows): dimensions, periodStart, then these. */
+export const METRIC_COLUMNS = [
+  "requests",
+  "errors",
+  ...BUCKETS,
+  "costUsd",
+  "unpricedRequests",
+  "successes",
+  "failures",
+  "costPerSuccessUsd",
+  "outcomeValue",
+] as const;

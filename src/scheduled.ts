@@ -1,0 +1,24 @@
+/**
+ * The cron trigger (wrangler.toml [triggers]): moves spilled cost records into Postgres, refreshes
+ * the daily usage totals and applies each account's retention (src/reports/maintenance.ts).
+ */
+import type { Env } from "./config";
+import { loadConfig } from "./config";
+import { openDb } from "./lib/db";
+import { redisClient } from "./lib/redis";
+import { drainSpill } from "./records/record";
+import { runRetention } from "./reports/maintenance";
+
+export async function scheduled(event: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const config = loadConfig(env);
+  const session = openDb(config);
+  try {
+    const deps = { db: () => session.db, redis: redisClient(config) };
+    // Bounded: at most 20 batches a run, so one run never outlives its CPU budget.
+    for (let i = 0; i < 20; i++) if ((await drainSpill(deps)) === 0) break;
+    // Daily totals refresh, then records past each account's retention move into rollups.
+    await runRetention(session.db, new Date(event.scheduledTime));
+  } finally {
+    ctx.waitUntil(session.close());
+  }
+}
