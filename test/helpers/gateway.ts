@@ -19,8 +19,16 @@ export interface TestAccount {
   key: string;
 }
 
-/** A new account with one gateway key: tests never share accounts, so order does not matter. */
-export async function newAccount(opts: { environment?: string; name?: string } = {}): Promise<TestAccount> {
+/** Provider keys stored for every new test account (the double accepts any key but tg_…). */
+export const STORED_PROVIDER_KEYS: Record<string, string> = { openai: "sk-test-openai", anthropic: "sk-ant-test" };
+
+/**
+ * A new account with one gateway key and stored keys for `providers` (default openai + anthropic):
+ * tests never share accounts, so their order does not matter.
+ */
+export async function newAccount(
+  opts: { environment?: string; name?: string; providers?: string[] } = {},
+): Promise<TestAccount> {
   const acc = await admin<{ id: string }>("POST", "/accounts", { name: opts.name ?? "test account" });
   if (acc.status !== 201) throw new Error(`account: ${acc.status} ${JSON.stringify(acc.body)}`);
   const key = await admin<{ id: string; key: string }>("POST", `/accounts/${acc.body.id}/keys`, {
@@ -29,6 +37,11 @@ export async function newAccount(opts: { environment?: string; name?: string } =
     ...(opts.environment ? { environment: opts.environment } : {}),
   });
   if (key.status !== 201) throw new Error(`key: ${key.status} ${JSON.stringify(key.body)}`);
+  for (const provider of opts.providers ?? ["openai", "anthropic"]) {
+    const apiKey = STORED_PROVIDER_KEYS[provider] ?? `sk-test-${provider}`;
+    const put = await admin("PUT", `/accounts/${acc.body.id}/providers/${provider}`, { apiKey });
+    if (put.status !== 200) throw new Error(`provider ${provider}: ${put.status} ${JSON.stringify(put.body)}`);
+  }
   return { accountId: acc.body.id, keyId: key.body.id, key: key.body.key };
 }
 
