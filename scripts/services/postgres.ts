@@ -37,7 +37,14 @@ export async function startPostgres(opts: { port: number; dir: string; persist: 
     persistent: opts.persist,
     createPostgresUser: asRoot,
     // Loopback only; fsync off is fine for a throwaway local cluster and makes tests faster.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", ...(opts.persist ? [] : ["-c", "fsync=off"])],
+    // Many concurrent Workers each hold a connection for a moment (Neon pools for real; here we allow more).
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "max_connections=300",
+      ...(opts.persist ? [] : ["-c", "fsync=off"]),
+    ],
     onLog: (m) => {
       logs.push(String(m));
       if (logs.length > 200) logs.shift();

@@ -3,12 +3,17 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { accounts } from "../../schema";
 import { newApi } from "../api/app";
-import { newId } from "../lib/ids";
-import { GatewayError } from "../lib/errors";
+import { writeRulesToRedis } from "../budgets/store";
 import type { Db } from "../lib/db";
+import { GatewayError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { redisClient } from "../lib/redis";
 
 export const AccountParam = z.object({
-  account: z.string().min(1).openapi({ param: { name: "account", in: "path" }, example: "acc_3xAmpLe" }),
+  account: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: "account", in: "path" }, example: "acc_3xAmpLe" }),
 });
 
 const Account = z
@@ -46,7 +51,12 @@ export const accountsAdmin = newApi()
     }),
     async (c) => {
       const { name } = c.req.valid("json");
-      const [row] = await c.var.db.insert(accounts).values({ id: newId("acc"), name }).returning();
+      const [row] = await c.var.db
+        .insert(accounts)
+        .values({ id: newId("acc"), name })
+        .returning();
+      // Its (empty) budget rules are in Redis from the start, so no call ever has to load them.
+      await writeRulesToRedis(redisClient(c.var.config), row!.id, [], Date.now());
       return c.json(toJson(row!), 201);
     },
   )

@@ -54,6 +54,10 @@ export async function encryptSecret(plaintext: string, secret: string): Promise<
 export async function decryptSecret(sealed: string, secret: string): Promise<string> {
   const [version, iv, ct] = sealed.split(".");
   if (version !== "v1" || !iv || !ct) throw new Error("not a sealed secret");
-  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(iv) }, await aesKey(secret), fromBase64(ct));
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64(iv) },
+    await aesKey(secret),
+    fromBase64(ct),
+  );
   return new TextDecoder().decode(plain);
 }

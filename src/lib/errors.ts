@@ -61,7 +61,11 @@ export class GatewayError extends Error {
   }
 }
 
-export function proxyErrorResponse(err: GatewayError, format: WireFormat, extraHeaders: Record<string, string> = {}): Response {
+export function proxyErrorResponse(
+  err: GatewayError,
+  format: WireFormat,
+  extraHeaders: Record<string, string> = {},
+): Response {
   const body =
     format === "anthropic"
       ? { type: "error", error: { type: ANTHROPIC_TYPE[err.kind], message: err.message } }

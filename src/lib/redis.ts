@@ -56,3 +56,16 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * A Redis hash reply as an object. With automaticDeserialization off (our client), HGETALL comes
+ * back as the raw [field, value, field, value, …] array; null or [] when the key does not exist.
+ */
+export function hashReply(reply: unknown): Record<string, string> | null {
+  if (reply === null || reply === undefined) return null;
+  if (!Array.isArray(reply)) return reply as Record<string, string>;
+  if (reply.length === 0) return null;
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+  return out;
+}

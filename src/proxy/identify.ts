@@ -9,13 +9,15 @@
  * admission script, so the cache cannot let a revoked key through), then Redis, then Postgres —
  * which also repopulates Redis, so losing Redis data never locks anyone out.
  */
-import { and, eq } from "drizzle-orm";
+
 import type { Redis } from "@upstash/redis/cloudflare";
+import { and, eq } from "drizzle-orm";
 import { accounts, gatewayKeys } from "../../schema";
 import { type AccountSettings, loadAccountSettings } from "../account-settings";
 import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
+import { hashReply, withTimeout } from "../lib/redis";
 import { redisKeys } from "../lib/redis-keys";
 
 export interface Identity {
@@ -51,26 +53,45 @@ export interface IdentifyDeps {
   now?: number;
 }
 
-interface Cached<T> {
-  value: T;
-  expiresAt: number;
-}
 const IDENTITY_TTL_MS = 60_000;
 const SETTINGS_TTL_MS = 10_000;
-const identityCache = new Map<string, Cached<Identity>>();
-const settingsCache = new Map<string, Cached<AccountSettings>>();
+/** A Redis that does not answer in this time is treated as down (Postgres answers instead). */
+const REDIS_READ_TIMEOUT_MS = 2000;
 
-function cacheGet<T>(cache: Map<string, Cached<T>>, id: string, now: number): T | undefined {
-  const hit = cache.get(id);
-  if (hit && hit.expiresAt > now) return hit.value;
-  if (hit) cache.delete(id);
-  return undefined;
+/**
+ * A small per-isolate cache with single-flight loading: when 200 calls of a new key arrive at
+ * once, one of them loads and the others wait for it (instead of 200 Redis/Postgres reads).
+ */
+class IsolateCache<T> {
+  private readonly values = new Map<string, { value: T; expiresAt: number }>();
+  private readonly loading = new Map<string, Promise<T>>();
+  constructor(private readonly ttlMs: number) {}
+
+  async get(id: string, now: number, load: () => Promise<T>): Promise<T> {
+    const hit = this.values.get(id);
+    if (hit && hit.expiresAt > now) return hit.value;
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = load()
+        .then((value) => {
+          // Bounded: an isolate serving many keys forgets the oldest first.
+          if (this.values.size >= 5000) this.values.delete(this.values.keys().next().value as string);
+          this.values.set(id, { value, expiresAt: now + this.ttlMs });
+          return value;
+        })
+        .finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  delete(id: string): void {
+    this.values.delete(id);
+  }
 }
-function cacheSet<T>(cache: Map<string, Cached<T>>, id: string, value: T, ttl: number, now: number): void {
-  // Bounded: an isolate serving many keys forgets the oldest first.
-  if (cache.size >= 5000) cache.delete(cache.keys().next().value as string);
-  cache.set(id, { value, expiresAt: now + ttl });
-}
+
+const identityCache = new IsolateCache<Identity>(IDENTITY_TTL_MS);
+const settingsCache = new IsolateCache<AccountSettings>(SETTINGS_TTL_MS);
 
 export const unauthorized = (why: string) => new GatewayError("authentication", why);
 
@@ -81,25 +102,29 @@ export async function identify(presented: PresentedKey, deps: IdentifyDeps): Pro
   const now = deps.now ?? Date.now();
   if (!presented.gatewayKey.startsWith(KEY_PREFIX)) throw unauthorized("Tollgate gateway keys start with tg_.");
   const keyHash = await hashGatewayKey(presented.gatewayKey);
-  const cached = cacheGet(identityCache, keyHash, now);
-  if (cached) return cached;
-
-  const stored = (await deps.redis.hgetall(redisKeys.gatewayKey(keyHash))) as Record<string, string> | null;
-  let identity: Identity;
-  if (stored?.id && stored.account) {
+  return identityCache.get(keyHash, now, async () => {
+    // Redis unreachable: Postgres still knows the key (FAIL_MODE then decides about budgets).
+    const stored = hashReply(
+      await withTimeout(deps.redis.hgetall(redisKeys.gatewayKey(keyHash)), REDIS_READ_TIMEOUT_MS, "Redis").catch(
+        () => null,
+      ),
+    );
+    if (!(stored?.id && stored.account)) return identifyFromPostgres(keyHash, deps);
     if (stored.revoked === "1") throw unauthorized("This Tollgate key has been revoked.");
-    identity = { keyId: stored.id, keyHash, accountId: stored.account, environment: stored.env || null };
-  } else {
-    identity = await identifyFromPostgres(keyHash, deps);
-  }
-  cacheSet(identityCache, keyHash, identity, IDENTITY_TTL_MS, now);
-  return identity;
+    return { keyId: stored.id, keyHash, accountId: stored.account, environment: stored.env || null };
+  });
 }
 
 async function identifyFromPostgres(keyHash: string, deps: IdentifyDeps): Promise<Identity> {
   const [row] = await deps
     .db()
-    .select({ id: gatewayKeys.id, accountId: gatewayKeys.accountId, environment: gatewayKeys.environment, revokedAt: gatewayKeys.revokedAt, name: gatewayKeys.name })
+    .select({
+      id: gatewayKeys.id,
+      accountId: gatewayKeys.accountId,
+      environment: gatewayKeys.environment,
+      revokedAt: gatewayKeys.revokedAt,
+      name: gatewayKeys.name,
+    })
     .from(gatewayKeys)
     .innerJoin(accounts, eq(accounts.id, gatewayKeys.accountId))
     .where(and(eq(gatewayKeys.keyHash, keyHash)));
@@ -110,7 +135,7 @@ async function identifyFromPostgres(keyHash: string, deps: IdentifyDeps): Promis
     environment: row.environment,
     name: row.name,
     revoked: row.revokedAt !== null,
-  });
+  }).catch(() => {}); // Best effort: the next call tries again.
   if (row.revokedAt) throw unauthorized("This Tollgate key has been revoked.");
   return { keyId: row.id, keyHash, accountId: row.accountId, environment: row.environment };
 }
@@ -130,19 +155,17 @@ export async function storeKeyInRedis(
 }
 
 export async function accountSettings(accountId: string, deps: IdentifyDeps): Promise<AccountSettings> {
-  const now = deps.now ?? Date.now();
-  const cached = cacheGet(settingsCache, accountId, now);
-  if (cached) return cached;
-  const raw = (await deps.redis.get(redisKeys.accountSettings(accountId))) as string | null;
-  let settings: AccountSettings;
-  if (raw) {
-    settings = JSON.parse(raw) as AccountSettings;
-  } else {
-    settings = await loadAccountSettings(deps.db(), accountId);
-    await deps.redis.set(redisKeys.accountSettings(accountId), JSON.stringify(settings));
-  }
-  cacheSet(settingsCache, accountId, settings, SETTINGS_TTL_MS, now);
-  return settings;
+  return settingsCache.get(accountId, deps.now ?? Date.now(), async () => {
+    const raw = (await withTimeout(
+      deps.redis.get(redisKeys.accountSettings(accountId)),
+      REDIS_READ_TIMEOUT_MS,
+      "Redis",
+    ).catch(() => null)) as string | null;
+    if (raw) return JSON.parse(raw) as AccountSettings;
+    const settings = await loadAccountSettings(deps.db(), accountId);
+    await deps.redis.set(redisKeys.accountSettings(accountId), JSON.stringify(settings)).catch(() => {});
+    return settings;
+  });
 }
 
 /** After an admin change: the next read rebuilds from Postgres. (Other isolates catch up within SETTINGS_TTL_MS.) */

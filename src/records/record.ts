@@ -7,6 +7,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { requestRecords } from "../../schema";
 import type { Db } from "../lib/db";
+import { hashReply } from "../lib/redis";
 import { redisKeys } from "../lib/redis-keys";
 import type { Usage, UsageSource } from "../usage";
 
@@ -93,7 +94,10 @@ function deserialize(text: string): typeof requestRecords.$inferInsert {
 }
 
 async function insertRows(db: Db, rows: (typeof requestRecords.$inferInsert)[]): Promise<void> {
-  await db.insert(requestRecords).values(rows).onConflictDoNothing({ target: [requestRecords.accountId, requestRecords.id] });
+  await db
+    .insert(requestRecords)
+    .values(rows)
+    .onConflictDoNothing({ target: [requestRecords.accountId, requestRecords.id] });
 }
 
 export interface RecordDeps {
@@ -124,14 +128,18 @@ export async function writeRecord(record: CostRecord, deps: RecordDeps): Promise
 
 /** Moves up to `max` spilled records into Postgres; returns how many were written. */
 export async function drainSpill(deps: RecordDeps, max = 200): Promise<number> {
-  const entries = (await deps.redis.xrange(redisKeys.recordSpill(), "-", "+", max)) as Record<
-    string,
-    Record<string, string>
-  >;
-  const ids = Object.keys(entries);
-  if (ids.length === 0) return 0;
-  const rows = ids.map((id) => deserialize(entries[id]!.row!));
-  await insertRows(deps.db(), rows);
+  // Raw XRANGE reply (automaticDeserialization is off): [[entryId, [field, value, …]], …]
+  const entries = (await deps.redis.xrange(redisKeys.recordSpill(), "-", "+", max)) as unknown as [string, string[]][];
+  if (!Array.isArray(entries) || entries.length === 0) return 0;
+  const ids: string[] = [];
+  const rows: (typeof requestRecords.$inferInsert)[] = [];
+  for (const [id, fields] of entries) {
+    const row = hashReply(fields)?.row;
+    ids.push(id);
+    if (row) rows.push(deserialize(row));
+  }
+  if (rows.length) await insertRows(deps.db(), rows);
+  // Deleted only after the insert succeeded; a crash in between re-inserts, which is a no-op.
   await deps.redis.xdel(redisKeys.recordSpill(), ids);
   return rows.length;
 }
