@@ -2,9 +2,10 @@
  * /admin/v1: everything an operator manages, behind Authorization: Bearer $TOLLGATE_ADMIN_TOKEN.
  * Each resource lives in its own file as a small OpenAPIHono app; this file only mounts them.
  */
-import { reportsAdmin } from "../reports/routes";
+
 import { apiErrorResponse, newApi } from "../api/app";
 import { requireAdmin, withConfigAndDb } from "../api/middleware";
+import { reportsAdmin } from "../reports/routes";
 import { accountsAdmin } from "./accounts";
 import { alertsAdmin } from "./alerts";
 import { budgetsAdmin } from "./budgets";

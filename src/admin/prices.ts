@@ -42,7 +42,10 @@ const Override = z
     provider: z.string(),
     model: z.string(),
     effectiveFrom: z.string(),
-    rates: z.record(z.string(), z.string()).nullable().openapi({ description: "USD per million tokens (fees per 1,000)" }),
+    rates: z
+      .record(z.string(), z.string())
+      .nullable()
+      .openapi({ description: "USD per million tokens (fees per 1,000)" }),
     discountPercent: z.number().nullable(),
   })
   .openapi("PriceOverride");
@@ -64,8 +67,16 @@ export const pricesAdmin = newApi()
       summary: "Set custom rates and/or a discount for one model (or * for all of a provider's models)",
       request: {
         params: AccountParam.extend({
-          provider: z.string().min(1).max(64).openapi({ param: { name: "provider", in: "path" } }),
-          model: z.string().min(1).max(256).openapi({ param: { name: "model", in: "path" } }),
+          provider: z
+            .string()
+            .min(1)
+            .max(64)
+            .openapi({ param: { name: "provider", in: "path" } }),
+          model: z
+            .string()
+            .min(1)
+            .max(256)
+            .openapi({ param: { name: "model", in: "path" } }),
         }),
         body: { required: true, content: { "application/json": { schema: accountOverrideBodySchema } } },
       },
@@ -87,7 +98,12 @@ export const pricesAdmin = newApi()
         .insert(priceOverrides)
         .values(values)
         .onConflictDoUpdate({
-          target: [priceOverrides.accountId, priceOverrides.provider, priceOverrides.model, priceOverrides.effectiveFrom],
+          target: [
+            priceOverrides.accountId,
+            priceOverrides.provider,
+            priceOverrides.model,
+            priceOverrides.effectiveFrom,
+          ],
           set: { rates: values.rates, discountBasisPoints: values.discountBasisPoints },
         })
         .returning();

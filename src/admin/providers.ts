@@ -84,7 +84,12 @@ export const providersAdmin = newApi()
           ...(format ? [] : [{ path: "format", message: `required for the custom provider "${provider}"` }]),
         ];
         if (issues.length) {
-          throw new GatewayError("invalid_request", `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, {}, issues);
+          throw new GatewayError(
+            "invalid_request",
+            `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+            {},
+            issues,
+          );
         }
       }
       const sealed = body.apiKey ? await encryptSecret(body.apiKey, encryptionSecret(c.var.config)) : undefined;
@@ -112,7 +117,9 @@ export const providersAdmin = newApi()
       tags: ["Admin: providers"],
       summary: "List the account's provider settings (never the keys)",
       request: { params: AccountParam },
-      responses: { 200: { description: "Providers", content: { "application/json": { schema: z.array(ProviderInfo) } } } },
+      responses: {
+        200: { description: "Providers", content: { "application/json": { schema: z.array(ProviderInfo) } } },
+      },
     }),
     async (c) => {
       const { account } = c.req.valid("param");

@@ -17,8 +17,14 @@ export const pricingApi = newApi().openapi(
     summary: "The rates this account pays for a model (catalog + its overrides), USD per million tokens",
     request: {
       params: z.object({
-        provider: z.string().min(1).openapi({ param: { name: "provider", in: "path" } }),
-        model: z.string().min(1).openapi({ param: { name: "model", in: "path" } }),
+        provider: z
+          .string()
+          .min(1)
+          .openapi({ param: { name: "provider", in: "path" } }),
+        model: z
+          .string()
+          .min(1)
+          .openapi({ param: { name: "model", in: "path" } }),
       }),
     },
     responses: {

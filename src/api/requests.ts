@@ -96,7 +96,15 @@ export const requestsApi = newApi().openapi(
     path: "/requests/{id}",
     tags: ["Usage"],
     summary: "One call's cost record (gateway key; its own account only)",
-    request: { params: z.object({ id: z.string().min(1).max(300).openapi({ param: { name: "id", in: "path" } }) }) },
+    request: {
+      params: z.object({
+        id: z
+          .string()
+          .min(1)
+          .max(300)
+          .openapi({ param: { name: "id", in: "path" } }),
+      }),
+    },
     responses: {
       200: { description: "The record", content: { "application/json": { schema: CostRecordJson } } },
       404: { description: "No such record in this account" },

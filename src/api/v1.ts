@@ -3,11 +3,11 @@
  * budgets. Each resource is its own small app; this file only mounts them behind the key check.
  */
 import { keyBudgetsApi } from "../budgets/route";
+import { reportsV1 } from "../reports/routes";
 import { apiErrorResponse, newApi } from "./app";
 import { requireGatewayKey, withConfigAndDb } from "./middleware";
 import { pricingApi } from "./pricing";
 import { requestsApi } from "./requests";
-import { reportsV1 } from "../reports/routes";
 
 export const v1Api = newApi();
 v1Api.use("*", withConfigAndDb, requireGatewayKey);

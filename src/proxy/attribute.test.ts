@@ -33,10 +33,14 @@ describe("readAttribution", () => {
   });
   it("rejects malformed tags and oversized values", () => {
     expect(() => readAttribution(new Headers({ "x-tollgate-tags": "novalue" }), null)).toThrow(GatewayError);
-    expect(() => readAttribution(new Headers({ "x-tollgate-tenant": "x".repeat(300) }), null)).toThrow(/x-tollgate-tenant/);
+    expect(() => readAttribution(new Headers({ "x-tollgate-tenant": "x".repeat(300) }), null)).toThrow(
+      /x-tollgate-tenant/,
+    );
   });
   it("knows which headers are ours", () => {
-    expect(["x-tollgate-key", "X-Tollgate-Feature", "x-feature-name", "X-Tenant-ID"].every(isTollgateHeader)).toBe(true);
+    expect(["x-tollgate-key", "X-Tollgate-Feature", "x-feature-name", "X-Tenant-ID"].every(isTollgateHeader)).toBe(
+      true,
+    );
     expect(["authorization", "x-api-key", "x-request-id"].some(isTollgateHeader)).toBe(false);
   });
 });

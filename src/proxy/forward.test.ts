@@ -27,7 +27,10 @@ describe("upstreamHeaders", () => {
   it("replaces the gateway key with the stored credential in the provider's auth style", () => {
     const bearer = upstreamHeaders(client, { apiKey: "sk-provider", authStyle: "bearer" });
     expect(bearer.get("authorization")).toBe("Bearer sk-provider");
-    const anthropic = upstreamHeaders(new Headers({ "x-api-key": "tg_k" }), { apiKey: "sk-ant", authStyle: "x-api-key" });
+    const anthropic = upstreamHeaders(new Headers({ "x-api-key": "tg_k" }), {
+      apiKey: "sk-ant",
+      authStyle: "x-api-key",
+    });
     expect(anthropic.get("x-api-key")).toBe("sk-ant");
     expect(anthropic.get("authorization")).toBeNull();
   });
@@ -51,8 +54,17 @@ describe("upstreamHeaders", () => {
 
 describe("clientHeaders", () => {
   it("keeps provider headers, drops content-length only when the body changed", () => {
-    const up = new Headers({ "content-type": "text/event-stream", "content-length": "99", "x-request-id": "r1", connection: "close" });
-    expect([...clientHeaders(up, { bodyChanged: false }).keys()].sort()).toEqual(["content-length", "content-type", "x-request-id"]);
+    const up = new Headers({
+      "content-type": "text/event-stream",
+      "content-length": "99",
+      "x-request-id": "r1",
+      connection: "close",
+    });
+    expect([...clientHeaders(up, { bodyChanged: false }).keys()].sort()).toEqual([
+      "content-length",
+      "content-type",
+      "x-request-id",
+    ]);
     expect(clientHeaders(up, { bodyChanged: true }).get("content-length")).toBeNull();
   });
 });

@@ -29,7 +29,6 @@ const DROP_REQUEST = new Set([
   "x-real-ip",
 ]);
 
-
 export interface UpstreamCredential {
   /** null: bring-your-own-key — the client's Authorization / x-api-key go upstream untouched. */
   apiKey: string | null;
@@ -58,7 +57,14 @@ export function upstreamHeaders(client: Headers, credential: UpstreamCredential)
   return out;
 }
 
-const DROP_RESPONSE = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-authenticate", "trailer", "upgrade"]);
+const DROP_RESPONSE = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "proxy-authenticate",
+  "trailer",
+  "upgrade",
+]);
 
 /** The provider's response headers for the client; content-length dropped when we change the body. */
 export function clientHeaders(upstream: Headers, opts: { bodyChanged: boolean }): Headers {

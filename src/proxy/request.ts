@@ -5,8 +5,7 @@
  * Body too large: 413; malformed JSON on a metered endpoint: 400 — both before anything is forwarded.
  */
 import { GatewayError } from "../lib/errors";
-import type { WireFormat } from "../providers";
-import type { ProviderQuirks } from "../providers";
+import type { ProviderQuirks, WireFormat } from "../providers";
 import {
   createStreamMeter,
   createUsageChunkStripper,

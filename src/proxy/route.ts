@@ -40,7 +40,10 @@ proxyRoute.all("/proxy/:provider/*", async (c) => {
     config,
     env: c.env,
     redis: redisClient(config),
-    lazyDb: (): Db => (state.db ??= openDb(config)).db,
+    lazyDb: (): Db => {
+      state.db ??= openDb(config);
+      return state.db.db;
+    },
     closeDb: () => state.db?.close(),
   };
   try {

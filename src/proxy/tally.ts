@@ -63,7 +63,15 @@ async function readForUsage(stream: ReadableStream<Uint8Array>, meter: Meter, st
   const result = meter.finish();
   const latencyMs = Date.now() - startedAt;
   if (result.usage) {
-    return { usage: result.usage, usageSource: "reported", modelAnswered: result.model, ttftMs, latencyMs, bytes, complete: ended && result.complete };
+    return {
+      usage: result.usage,
+      usageSource: "reported",
+      modelAnswered: result.model,
+      ttftMs,
+      latencyMs,
+      bytes,
+      complete: ended && result.complete,
+    };
   }
   const estimated = result.estimatedUsage ?? null;
   return {

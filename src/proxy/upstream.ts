@@ -31,7 +31,12 @@ function customProviders(settings: AccountSettings | null): CustomProvider[] {
 }
 
 /** null when the id is neither built in nor registered by the account. Settings null = before auth. */
-export function resolveUpstream(providerId: string, env: Env, config: Config, settings: AccountSettings | null): Upstream | null {
+export function resolveUpstream(
+  providerId: string,
+  env: Env,
+  config: Config,
+  settings: AccountSettings | null,
+): Upstream | null {
   const provider = resolveProvider(providerId, { env, custom: customProviders(settings) });
   if (!provider) return null;
   const sealed = settings?.providers[providerId]?.apiKeySealed;

@@ -31,7 +31,13 @@ describe("admin API: accounts and keys", () => {
     const list = await admin<Record<string, unknown>[]>("GET", `/accounts/${acc.accountId}/keys`);
     expect(list.status).toBe(200);
     expect(list.body).toHaveLength(1);
-    expect(list.body[0]).toMatchObject({ id: acc.keyId, name: "test key", owner: "tests@example.com", environment: "staging", revokedAt: null });
+    expect(list.body[0]).toMatchObject({
+      id: acc.keyId,
+      name: "test key",
+      owner: "tests@example.com",
+      environment: "staging",
+      revokedAt: null,
+    });
     expect(JSON.stringify(list.body)).not.toContain(acc.key);
     expect((await admin("GET", "/accounts/acc_nope/keys")).status).toBe(404);
   });

@@ -3,7 +3,11 @@ import { inject } from "vitest";
 
 export const stack = () => inject("stack");
 
-export async function admin<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function admin<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${stack().gatewayUrl}/admin/v1${path}`, {
     method,
     headers: { authorization: `Bearer ${stack().adminToken}`, "content-type": "application/json" },
