@@ -50,6 +50,15 @@ describe("upstreamHeaders", () => {
     expect(h.get("authorization")).toBe("Bearer sk-client");
     expect(h.get("x-tollgate-key")).toBeNull();
   });
+
+  it("never forwards a gateway key left beside bring-your-own-key", () => {
+    const h = upstreamHeaders(
+      new Headers({ authorization: "Bearer sk-client", "x-api-key": "tg_k", "x-tollgate-key": "tg_k" }),
+      { apiKey: null, authStyle: "bearer" },
+    );
+    expect(h.get("authorization")).toBe("Bearer sk-client");
+    expect(h.get("x-api-key")).toBeNull();
+  });
 });
 
 describe("clientHeaders", () => {

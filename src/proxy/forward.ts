@@ -48,6 +48,8 @@ export function upstreamHeaders(client: Headers, credential: UpstreamCredential)
     if (DROP_REQUEST.has(n) || isTollgateHeader(n)) continue;
     // The gateway key was the SDK's api key: it never goes upstream.
     if (credential.apiKey !== null && (n === "authorization" || n === "x-api-key")) continue;
+    // Bring-your-own-key: the client's provider key goes up as is, but never a gateway key beside it.
+    if ((n === "authorization" || n === "x-api-key") && /(^|\s)tg_/.test(value.trim())) continue;
     out.append(name, value);
   }
   if (credential.apiKey !== null) {

@@ -37,11 +37,18 @@ export interface PresentedKey {
 const KEY_PREFIX = "tg_";
 
 export function readGatewayKey(headers: Headers): PresentedKey | null {
-  const explicit = headers.get("x-tollgate-key");
-  if (explicit) return { gatewayKey: explicit.trim(), byok: true };
-  const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get("authorization") ?? "")?.[1];
-  if (bearer?.startsWith(KEY_PREFIX)) return { gatewayKey: bearer, byok: false };
+  const authorization = headers.get("authorization")?.trim() ?? "";
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
   const apiKey = headers.get("x-api-key")?.trim();
+  const explicit = headers.get("x-tollgate-key")?.trim();
+  if (explicit) {
+    // Bring-your-own-key only when the client sent a provider key of its own. A gateway key left in
+    // Authorization / x-api-key as well is not one: the stored provider key is used and it is stripped.
+    const ownAuthorization = authorization !== "" && !bearer?.startsWith(KEY_PREFIX);
+    const ownApiKey = Boolean(apiKey) && !apiKey?.startsWith(KEY_PREFIX);
+    return { gatewayKey: explicit, byok: ownAuthorization || ownApiKey };
+  }
+  if (bearer?.startsWith(KEY_PREFIX)) return { gatewayKey: bearer, byok: false };
   if (apiKey?.startsWith(KEY_PREFIX)) return { gatewayKey: apiKey, byok: false };
   return null;
 }
