@@ -10,6 +10,7 @@ import {
   createStreamMeter,
   createUsageChunkStripper,
   isMeteredEndpoint,
+  likelyInputTokens,
   type RequestFacts,
   readRequestFacts,
   withIncludeUsageText,
@@ -105,7 +106,8 @@ export async function readRequest(
         quirks,
         endpoint: facts.endpoint,
         streamed,
-        estimatedInputTokens: facts.estimatedInputTokens,
+        // Only if the provider never reports usage: a likely count, not the reservation's bound.
+        estimatedInputTokens: () => likelyInputTokens(body),
         ...(facts.cacheWriteTtl ? { cacheWriteTtl: facts.cacheWriteTtl } : {}),
       }),
     stripUsageChunk: () => createUsageChunkStripper(),

@@ -1,7 +1,7 @@
 import { countTokens as cl100k } from "gpt-tokenizer/encoding/cl100k_base";
 import { countTokens as o200k } from "gpt-tokenizer/encoding/o200k_base";
 import { describe, expect, it } from "vitest";
-import { estimateOutputTokens, utf8Length } from "./estimate";
+import { estimateInputTokens, estimateOutputTokens, likelyInputTokens, utf8Length } from "./estimate";
 
 const samples: Record<string, string> = {
   prose:
@@ -44,5 +44,26 @@ describe("utf8Length", () => {
     for (const s of ["", "abc", "héllo", "世界", "🎉", "a🎉b世", "\u07ff\u0800"]) {
       expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
     }
+  });
+});
+
+describe("likelyInputTokens (records of cut-off streams)", () => {
+  const prose =
+    "Summarize the quarterly report for the board. Revenue grew 14% year over year, driven by the enterprise tier; churn fell to 2.1%. Highlight risks in the APAC pipeline and the hiring plan.";
+  const body = {
+    model: "gpt-4o-mini",
+    messages: [
+      { role: "system", content: "You are a careful financial analyst." },
+      { role: "user", content: prose.repeat(20) },
+    ],
+  };
+
+  it("is far below the worst-case bound yet not below the real count", () => {
+    const real = o200k(body.messages.map((m) => m.content).join("\n"));
+    const likely = likelyInputTokens(body);
+    const bound = estimateInputTokens(body).tokens;
+    expect(likely).toBeGreaterThanOrEqual(real);
+    expect(likely).toBeLessThan(real * 1.5);
+    expect(bound).toBeGreaterThan(likely * 2);
   });
 });

@@ -68,6 +68,8 @@ interface Tally {
   tokens: number;
   bounded: boolean;
   imageTokens: number;
+  /** Tokens of one string: its UTF-8 length for the upper bound, the text heuristic for a likely count. */
+  text: (s: string) => number;
 }
 
 /**
@@ -75,11 +77,24 @@ interface Tally {
  * at input it does not contain (files by reference, stored conversation state, server-side tools).
  */
 export function estimateInputTokens(body: Record<string, unknown>): { tokens: number; bounded: boolean } {
+  return tallyInput(body, utf8Length);
+}
+
+/**
+ * A likely (not worst-case) input count, for a record whose usage the provider never reported (a
+ * stream cut off before its usage): the same walk, text counted like streamed output. Only run then.
+ */
+export function likelyInputTokens(body: Record<string, unknown>): number {
+  return tallyInput(body, estimateOutputTokens).tokens;
+}
+
+function tallyInput(body: Record<string, unknown>, text: (s: string) => number): { tokens: number; bounded: boolean } {
   const model = typeof body.model === "string" ? body.model : "";
   const t: Tally = {
     tokens: BASE_OVERHEAD,
     bounded: true,
     imageTokens: /gpt-4o-mini/.test(model) ? IMAGE_TOKENS_GPT4O_MINI : IMAGE_TOKENS,
+    text,
   };
   for (const key of Object.keys(body)) {
     if (SKIP_TOP.has(key)) continue;
@@ -97,7 +112,7 @@ export function estimateInputTokens(body: Record<string, unknown>): { tokens: nu
       t.tokens += v.length; // one token array
       continue;
     }
-    t.tokens += utf8Length(key);
+    t.tokens += t.text(key);
     walk(v, t, key === "prompt" || key === "input");
   }
   return { tokens: t.tokens, bounded: t.bounded };
@@ -105,7 +120,7 @@ export function estimateInputTokens(body: Record<string, unknown>): { tokens: nu
 
 function walk(v: unknown, t: Tally, tokenArrays: boolean): void {
   if (typeof v === "string") {
-    t.tokens += utf8Length(v);
+    t.tokens += t.text(v);
     return;
   }
   if (typeof v === "number" || typeof v === "boolean") {
@@ -125,7 +140,7 @@ function walk(v: unknown, t: Tally, tokenArrays: boolean): void {
   if (media(o, t)) return;
   if (typeof o.role === "string") t.tokens += MESSAGE_OVERHEAD;
   for (const key of Object.keys(o)) {
-    t.tokens += utf8Length(key);
+    t.tokens += t.text(key);
     walk(o[key], t, false);
   }
 }
@@ -234,4 +249,9 @@ function isPunct(c: number): boolean {
 }
 function isWhite(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** A count given as a number or as a function evaluated only when it is needed. */
+export function resolveCount(x: number | (() => number) | undefined): number {
+  return typeof x === "function" ? x() : (x ?? 0);
 }

@@ -51,8 +51,11 @@ export interface StreamMeterOptions {
   endpoint?: Endpoint;
   /** false: the body is one JSON document (buffered, parsed once at finish). Default true. */
   streamed?: boolean;
-  /** From the request facts; the input side of estimatedUsage when no usage arrives. */
-  estimatedInputTokens?: number;
+  /**
+   * The input side of estimatedUsage when no usage arrives: a count, or a function computed only
+   * then (e.g. likelyInputTokens of the request body — closer than the worst-case bound).
+   */
+  estimatedInputTokens?: number | (() => number);
   /** Anthropic: TTL for cache writes the response does not split by TTL (default "5m", §5). */
   cacheWriteTtl?: "5m" | "1h";
 }

@@ -12,7 +12,9 @@
  * its estimate keeps message_start's reported input and cache counts (§1.5) and takes output as
  * max(message_start's output_tokens, the streamed text's estimate).
  */
+
 import { emptyUsage } from "../../usage";
+import { resolveCount } from "../estimate";
 import { type Json, obj, overlay, str, stringField } from "../shared";
 import { SseScanner, TextCollector } from "../sse";
 import type { StreamMeter, StreamMeterResult } from "../types";
@@ -21,7 +23,7 @@ import { type AnthropicUsageOptions, anthropicUsage } from "./usage";
 const TEXT = ['text":', 'thinking":', 'partial_json":'];
 
 export function createAnthropicStreamMeter(
-  opts: AnthropicUsageOptions & { estimatedInputTokens?: number } = {},
+  opts: AnthropicUsageOptions & { estimatedInputTokens?: number | (() => number) } = {},
 ): StreamMeter {
   const text = new TextCollector(TEXT);
   const warnings: string[] = [];
@@ -82,7 +84,11 @@ export function createAnthropicStreamMeter(
           estimatedUsage = anthropicUsage(acc, opts, warnings);
           estimatedUsage.outputTokens = Math.max(estimatedUsage.outputTokens, streamed);
         } else {
-          estimatedUsage = { ...emptyUsage(), inputTokens: opts.estimatedInputTokens ?? 0, outputTokens: streamed };
+          estimatedUsage = {
+            ...emptyUsage(),
+            inputTokens: resolveCount(opts.estimatedInputTokens),
+            outputTokens: streamed,
+          };
         }
       }
       return {

@@ -14,8 +14,10 @@
  * field, a null never replacing a number (§1.1), which also de-duplicates Groq's two copies (§1.3)
  * and keeps the last of cumulative counts. Mapping to Usage: ./usage.ts.
  */
+
 import type { ProviderQuirks } from "../../providers";
 import { emptyUsage } from "../../usage";
+import { resolveCount } from "../estimate";
 import { type Json, obj, overlay, str, stringField } from "../shared";
 import { hasObjectField, SseScanner, TextCollector } from "../sse";
 import type { Endpoint, StreamMeter, StreamMeterResult } from "../types";
@@ -32,7 +34,7 @@ const RESPONSES_TERMINAL = new Set(["response.completed", "response.incomplete",
 export function createOpenAIStreamMeter(
   endpoint: Endpoint,
   quirks: ProviderQuirks,
-  opts: { estimatedInputTokens?: number } = {},
+  opts: { estimatedInputTokens?: number | (() => number) } = {},
 ): StreamMeter {
   const responses = endpoint === "responses";
   const text = new TextCollector(
@@ -117,7 +119,7 @@ export function createOpenAIStreamMeter(
           ? null
           : {
               ...emptyUsage(),
-              inputTokens: opts.estimatedInputTokens ?? 0,
+              inputTokens: resolveCount(opts.estimatedInputTokens),
               outputTokens: text.estimateTokens(outputText),
             },
         warnings,
