@@ -66,3 +66,8 @@ export function loadConfig(env: Env): Config {
   cache.set(env, config);
   return config;
 }
+
+/** What seals stored secrets (provider keys, webhook secrets): its own key, else the admin token. */
+export function sealingSecret(config: Pick<Config, "TOLLGATE_ENCRYPTION_KEY" | "TOLLGATE_ADMIN_TOKEN">): string {
+  return config.TOLLGATE_ENCRYPTION_KEY ?? config.TOLLGATE_ADMIN_TOKEN;
+}

@@ -14,6 +14,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { alertDeliveries } from "../../schema/budgets";
 import { alertChannels } from "../../schema/index";
 import { newApi } from "../api/app";
+import { sealingSecret } from "../config";
 import { encryptSecret } from "../lib/crypto";
 import { GatewayError } from "../lib/errors";
 import { newId, randomToken } from "../lib/ids";
@@ -91,7 +92,7 @@ export const alertsAdmin = newApi()
       const { account } = c.req.valid("param");
       const body = c.req.valid("json");
       await requireAccount(c.var.db, account);
-      const sealing = c.var.config.TOLLGATE_ENCRYPTION_KEY ?? c.var.config.TOLLGATE_ADMIN_TOKEN;
+      const sealing = sealingSecret(c.var.config);
       const secret = body.kind === "webhook" ? (body.secret ?? `whsec_${randomToken(32)}`) : undefined;
       const [row] = await c.var.db
         .insert(alertChannels)

@@ -11,12 +11,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { providerConfigs } from "../../schema";
 import { newApi } from "../api/app";
+import { sealingSecret } from "../config";
 import { encryptSecret } from "../lib/crypto";
 import { GatewayError } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import { BUILTIN_PROVIDERS } from "../providers";
 import { invalidateAccountSettings } from "../proxy/identify";
-import { encryptionSecret } from "../proxy/upstream";
 import { AccountParam, requireAccount } from "./accounts";
 
 const ProviderParam = AccountParam.extend({
@@ -92,7 +92,7 @@ export const providersAdmin = newApi()
           );
         }
       }
-      const sealed = body.apiKey ? await encryptSecret(body.apiKey, encryptionSecret(c.var.config)) : undefined;
+      const sealed = body.apiKey ? await encryptSecret(body.apiKey, sealingSecret(c.var.config)) : undefined;
       const values = {
         accountId: account,
         provider,

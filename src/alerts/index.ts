@@ -17,7 +17,7 @@ import { alertChannels } from "../../schema/index";
 import type { Crossing } from "../budgets";
 import { describePeriod, periodWindow } from "../budgets/periods";
 import { describeScope } from "../budgets/rules";
-import type { Config, Env } from "../config";
+import { type Config, type Env, sealingSecret } from "../config";
 import { decryptSecret } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { randomToken } from "../lib/ids";
@@ -43,7 +43,7 @@ export function alertConfig(
 ): AlertConfig {
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   return {
-    sealingSecret: config.TOLLGATE_ENCRYPTION_KEY ?? config.TOLLGATE_ADMIN_TOKEN,
+    sealingSecret: sealingSecret(config),
     EMAIL_API_URL: str(env.EMAIL_API_URL),
     EMAIL_API_KEY: str(env.EMAIL_API_KEY),
     EMAIL_FROM: str(env.EMAIL_FROM),

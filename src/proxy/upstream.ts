@@ -4,7 +4,7 @@
  * from: the account's stored key (sealed at rest), or the client's own key (bring-your-own-key).
  */
 import type { AccountSettings } from "../account-settings";
-import type { Config, Env } from "../config";
+import { type Config, type Env, sealingSecret } from "../config";
 import { decryptSecret } from "../lib/crypto";
 import { GatewayError } from "../lib/errors";
 import { BUILTIN_PROVIDERS, type CustomProvider, type ResolvedProvider, resolveProvider } from "../providers";
@@ -13,10 +13,6 @@ import type { UpstreamCredential } from "./forward";
 export interface Upstream extends ResolvedProvider {
   /** The provider key to send, or null for bring-your-own-key. */
   credential(byok: boolean): Promise<UpstreamCredential>;
-}
-
-export function encryptionSecret(config: Config): string {
-  return config.TOLLGATE_ENCRYPTION_KEY ?? config.TOLLGATE_ADMIN_TOKEN;
 }
 
 /** The account's providers that re-point or add a base URL, in the registry's terms. */
@@ -50,7 +46,7 @@ export function resolveUpstream(
           `This account has no stored ${providerId} key. Store one with PUT /admin/v1/accounts/{account}/providers/${providerId}, or send your own provider key with the Tollgate key in x-tollgate-key.`,
         );
       }
-      return { apiKey: await decryptSecret(sealed, encryptionSecret(config)), authStyle: provider.authStyle };
+      return { apiKey: await decryptSecret(sealed, sealingSecret(config)), authStyle: provider.authStyle };
     },
   };
 }
