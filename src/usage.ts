@@ -31,6 +31,23 @@ export interface Usage {
   providerReportedCostNano?: number;
 }
 
+/** The token buckets that are priced, each at its own rate (reasoning is inside outputTokens). */
+export const TOKEN_BUCKETS = [
+  "inputTokens",
+  "cacheReadTokens",
+  "cacheWriteTokens",
+  "cacheWrite1hTokens",
+  "inputAudioTokens",
+  "cacheAudioReadTokens",
+  "outputTokens",
+  "outputAudioTokens",
+] as const;
+export type TokenBucket = (typeof TOKEN_BUCKETS)[number];
+
+/** Every count a record carries, in the order of the API and the CSV: the token buckets, reasoning, units. */
+export const USAGE_COUNTS = [...TOKEN_BUCKETS, "reasoningTokens", "webSearchRequests"] as const;
+export type UsageCount = (typeof USAGE_COUNTS)[number];
+
 export type UsageSource = "reported" | "estimated" | "none";
 
 export function emptyUsage(): Usage {

@@ -22,23 +22,12 @@
  * cached and audio included — `totalInputTokens`), a tier applying when that total is STRICTLY
  * greater than its start, the last such tier winning — exactly genai-prices.
  */
-import { totalInputTokens, type Usage } from "../usage";
+import { TOKEN_BUCKETS, type TokenBucket, totalInputTokens, type Usage } from "../usage";
 import { type AccountPriceOverride, discountBps, pickAccountOverride } from "./account";
 import { normalizeModelName, resolveModel } from "./resolve";
 import type { Catalog, CatalogModel, PricePeriod, RateTable, RateValue, TokenRateKey } from "./types";
 
-/** The Usage buckets that carry tokens (reasoningTokens is a part of outputTokens, not a bucket). */
-export const TOKEN_BUCKETS = [
-  "inputTokens",
-  "cacheReadTokens",
-  "cacheWriteTokens",
-  "cacheWrite1hTokens",
-  "inputAudioTokens",
-  "cacheAudioReadTokens",
-  "outputTokens",
-  "outputAudioTokens",
-] as const;
-export type TokenBucket = (typeof TOKEN_BUCKETS)[number];
+export { TOKEN_BUCKETS, type TokenBucket } from "../usage";
 
 /** Which rate prices a bucket: the first key the model has. */
 export const BUCKET_RATE_CHAIN: Readonly<Record<TokenBucket, readonly TokenRateKey[]>> = {

@@ -4,6 +4,7 @@
  * messages) have their JSON parsed; anything else (model lists, files, …) streams through untouched.
  * Body too large: 413; malformed JSON on a metered endpoint: 400 — both before anything is forwarded.
  */
+import { concatBytes } from "../lib/bytes";
 import { GatewayError } from "../lib/errors";
 import type { ProviderQuirks, WireFormat } from "../providers";
 import {
@@ -57,7 +58,7 @@ async function readBodyText(req: Request): Promise<string> {
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(concat(chunks));
+  return new TextDecoder().decode(concatBytes(chunks));
 }
 
 export async function readRequest(
@@ -112,16 +113,4 @@ export async function readRequest(
       }),
     stripUsageChunk: () => createUsageChunkStripper(),
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

@@ -6,21 +6,11 @@
 import { type SQL, sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
 import type { usageDayTotals, usageRollups } from "../../schema/reports";
+import { USAGE_COUNTS, type UsageCount } from "../usage";
 
 /** Token and unit buckets, in the order of the API and the CSV. Same property names in every table. */
-export const BUCKETS = [
-  "inputTokens",
-  "cacheReadTokens",
-  "cacheWriteTokens",
-  "cacheWrite1hTokens",
-  "inputAudioTokens",
-  "cacheAudioReadTokens",
-  "outputTokens",
-  "outputAudioTokens",
-  "reasoningTokens",
-  "webSearchRequests",
-] as const;
-export type Bucket = (typeof BUCKETS)[number];
+export const BUCKETS = USAGE_COUNTS;
+export type Bucket = UsageCount;
 
 /** Column aliases of a source branch, in this order: requests, errors, unpriced, buckets…, cost, successes, failures, value. */
 export const SUM_ALIASES = [

@@ -7,6 +7,7 @@
  *   response: usageFromJson, createStreamMeter (SSE and JSON bodies), createUsageChunkStripper
  *   fallback: estimateOutputTokens
  */
+import { concatBytes } from "../lib/bytes";
 import type { ProviderQuirks, WireFormat } from "../providers";
 import { anthropicEndpoint, anthropicRequestFacts } from "./anthropic/request";
 import { createAnthropicStreamMeter } from "./anthropic/stream";
@@ -141,7 +142,7 @@ function createJsonMeter(
       if (!keep || overflow) return none;
       let body: Json;
       try {
-        body = JSON.parse(new TextDecoder().decode(concat(chunks, size))) as Json;
+        body = JSON.parse(new TextDecoder().decode(concatBytes(chunks))) as Json;
       } catch {
         return { ...none, warnings: ["response body is not JSON"] };
       }
@@ -163,15 +164,4 @@ function createJsonMeter(
       };
     },
   };
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

@@ -10,7 +10,7 @@ import OpenAI from "openai";
 import { expect } from "vitest";
 import { nanoToUsd } from "../../src/lib/money";
 import { type AccountPriceOverride, priceUsage } from "../../src/pricing";
-import { emptyUsage, type Usage } from "../../src/usage";
+import { emptyUsage, USAGE_COUNTS, type Usage } from "../../src/usage";
 import { eventually, stack } from "./gateway";
 
 // ---------------------------------------------------------------------------------------------
@@ -254,18 +254,7 @@ export async function record(key: string, id: string, withinMs = 2000): Promise<
   }, withinMs);
 }
 
-const BUCKETS = [
-  "inputTokens",
-  "cacheReadTokens",
-  "cacheWriteTokens",
-  "cacheWrite1hTokens",
-  "inputAudioTokens",
-  "cacheAudioReadTokens",
-  "outputTokens",
-  "outputAudioTokens",
-  "reasoningTokens",
-  "webSearchRequests",
-] as const;
+const BUCKETS = USAGE_COUNTS;
 
 export function recordUsage(r: CostRecord): Usage {
   const u = emptyUsage();

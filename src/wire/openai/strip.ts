@@ -16,6 +16,7 @@
  * passed through undecided — usage-only chunks are a few hundred bytes). Bytes are re-emitted as subarrays of the input chunks:
  * no copy unless bytes were held across chunks.
  */
+import { concatBytes } from "../../lib/bytes";
 
 const DATA = [100, 97, 116, 97, 58]; // "data:"
 const CHOICES_KEY = [34, 99, 104, 111, 105, 99, 101, 115, 34]; // "choices"
@@ -99,7 +100,7 @@ export function createUsageChunkStripperCore(): UsageChunkStripper {
   }
 
   function push(chunk: Uint8Array): Uint8Array[] {
-    const buf: Uint8Array = held ? concat(held, chunk) : chunk;
+    const buf: Uint8Array = held ? concatBytes([held, chunk]) : chunk;
     held = null;
     const out: Uint8Array[] = [];
     const n = buf.length;
@@ -200,11 +201,4 @@ function isChoicesKeyBefore(buf: Uint8Array, br: number, min: number): boolean {
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === CR;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
