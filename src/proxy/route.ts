@@ -141,9 +141,10 @@ async function proxy(
   const headers = clientHeaders(upstreamRes.headers, { bodyChanged: request.injectedIncludeUsage });
   headers.set("x-tollgate-request-id", requestId);
   for (const [k, v] of Object.entries(admission.responseHeaders)) headers.set(k, v);
-  if (!upstreamRes.body) {
+  if (!upstreamRes.body || !request.metered) {
+    // Nothing to meter (a models list, a file, an empty body): pass the body through, no tee.
     c.executionCtx.waitUntil(finishCall(call(requestId), deps, { status: upstreamRes.status, tally: null }));
-    return new Response(null, { status: upstreamRes.status, headers });
+    return new Response(upstreamRes.body, { status: upstreamRes.status, headers });
   }
   const streamed = (upstreamRes.headers.get("content-type") ?? "").includes("text/event-stream");
   const { clientBody, done } = tallyResponse(upstreamRes.body, request.meter(streamed), {
