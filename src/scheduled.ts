@@ -1,12 +1,12 @@
 /**
- * The cron trigger (wrangler.toml [triggers]): moves spilled cost records into Postgres, refreshes
+ * The cron trigger (wrangler.toml [triggers]): flushes queued cost records into Postgres, refreshes
  * the daily usage totals and applies each account's retention (src/reports/maintenance.ts).
  */
 import type { Env } from "./config";
 import { loadConfig } from "./config";
 import { openDb } from "./lib/db";
 import { redisClient } from "./lib/redis";
-import { drainSpill } from "./records/record";
+import { flushRecords } from "./records/record";
 import { runRetention } from "./reports/maintenance";
 
 export async function scheduled(event: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
@@ -14,8 +14,8 @@ export async function scheduled(event: ScheduledController, env: Env, ctx: Execu
   const session = openDb(config);
   try {
     const deps = { db: () => session.db, redis: redisClient(config) };
-    // Bounded: at most 20 batches a run, so one run never outlives its CPU budget.
-    for (let i = 0; i < 20; i++) if ((await drainSpill(deps)) === 0) break;
+    // Records a flusher left behind (it died, or Postgres was down): bounded batches.
+    await flushRecords(deps);
     // Daily totals refresh, then records past each account's retention move into rollups.
     await runRetention(session.db, new Date(event.scheduledTime));
   } finally {

@@ -10,6 +10,8 @@ export const redisKeys = {
   accountSettings: (accountId: string) => `tg:{${accountId}}:settings`,
   /** Counter per client request id: how many attempts used it (→ `{id}.2`, `{id}.3`, …). */
   requestIdAttempts: (accountId: string, clientRequestId: string) => `tg:{${accountId}}:rid:${clientRequestId}`,
-  /** Stream of cost records whose Postgres insert failed; drained by the cron and later calls. */
-  recordSpill: () => "tg:spill:records",
+  /** Stream of cost records waiting to be batch-inserted into Postgres (src/records/record.ts). */
+  recordQueue: () => "tg:records:queue",
+  /** Marker (SET NX PX): exists while a flush of the queue is scheduled; its creator flushes. */
+  recordFlushDue: () => "tg:records:flush-due",
 };

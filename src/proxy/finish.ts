@@ -9,7 +9,7 @@ import { settle } from "../budgets";
 import type { Config, Env } from "../config";
 import type { Db } from "../lib/db";
 import { type AccountPriceOverride, catalogVersion, priceUsage } from "../pricing";
-import { drainSpill, writeRecord } from "../records/record";
+import { queueRecord } from "../records/record";
 import { emptyUsage, totalInputTokens, totalOutputTokens } from "../usage";
 import type { Admission } from "./admit";
 import type { Attribution } from "./attribute";
@@ -43,9 +43,6 @@ export interface Outcome {
   tally: TallyResult | null;
   streamed?: boolean;
 }
-
-/** One call in 50 also moves spilled records into Postgres (the cron does the rest). */
-const DRAIN_EVERY = 50;
 
 export async function finishCall(call: CallContext, deps: FinishDeps, outcome: Outcome): Promise<void> {
   try {
@@ -102,7 +99,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     // 9 record
     const a = call.attribution;
     tasks.push(
-      writeRecord(
+      queueRecord(
         {
           id: call.requestId,
           accountId: call.identity.accountId,
@@ -132,10 +129,6 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
           finishedAt: new Date(finishedAt),
         },
         { db: deps.lazyDb, redis: deps.redis },
-      ).then((result) =>
-        result === "written" && Math.random() < 1 / DRAIN_EVERY
-          ? drainSpill({ db: deps.lazyDb, redis: deps.redis })
-          : 0,
       ),
     );
     const results = await Promise.allSettled(tasks);
