@@ -1,10 +1,10 @@
 /**
  * CPU cost of the stream meter and the usage-chunk stripper, per MB of realistic SSE, against a
  * baseline that only iterates the chunks and a naive meter that decodes and JSON.parses every event.
- * Not part of the Worker (nothing imports it). Run: npx tsx src/wire/bench.ts
+ * Run: npx tsx scripts/bench/wire-meter.ts
  */
-import { BUILTIN_PROVIDERS } from "../providers";
-import { createStreamMeter, createUsageChunkStripperCore } from "./index";
+import { BUILTIN_PROVIDERS } from "../../src/providers";
+import { createStreamMeter, createUsageChunkStripperCore } from "../../src/wire/index";
 
 const enc = new TextEncoder();
 const WORDS = [
