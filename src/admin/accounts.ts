@@ -8,6 +8,7 @@ import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { redisClient } from "../lib/redis";
+import { refreshAccountSettings } from "../proxy/identify";
 
 export const AccountParam = z.object({
   account: z
@@ -55,8 +56,12 @@ export const accountsAdmin = newApi()
         .insert(accounts)
         .values({ id: newId("acc"), name })
         .returning();
-      // Its (empty) budget rules are in Redis from the start, so no call ever has to load them.
-      await writeRulesToRedis(redisClient(c.var.config), row!.id, [], Date.now());
+      // Its (empty) budget rules and settings are in Redis from the start: no call has to read Postgres.
+      const redis = redisClient(c.var.config);
+      await Promise.all([
+        writeRulesToRedis(redis, row!.id, [], Date.now()),
+        refreshAccountSettings(redis, c.var.db, row!.id),
+      ]);
       return c.json(toJson(row!), 201);
     },
   )

@@ -12,7 +12,7 @@ import { newApi } from "../api/app";
 import { nanoToUsd } from "../lib/money";
 import { redisClient } from "../lib/redis";
 import { accountOverrideBodySchema, accountOverrideFromBody } from "../pricing/account-body";
-import { invalidateAccountSettings } from "../proxy/identify";
+import { refreshAccountSettings } from "../proxy/identify";
 import { AccountParam, requireAccount } from "./accounts";
 
 const RATE_NAMES: Record<string, string> = {
@@ -107,7 +107,7 @@ export const pricesAdmin = newApi()
           set: { rates: values.rates, discountBasisPoints: values.discountBasisPoints },
         })
         .returning();
-      await invalidateAccountSettings(redisClient(c.var.config), account);
+      await refreshAccountSettings(redisClient(c.var.config), c.var.db, account);
       return c.json(toJson(row!), 200);
     },
   )

@@ -16,7 +16,7 @@ import { encryptSecret } from "../lib/crypto";
 import { GatewayError } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import { BUILTIN_PROVIDERS } from "../providers";
-import { invalidateAccountSettings } from "../proxy/identify";
+import { refreshAccountSettings } from "../proxy/identify";
 import { AccountParam, requireAccount } from "./accounts";
 
 const ProviderParam = AccountParam.extend({
@@ -106,7 +106,7 @@ export const providersAdmin = newApi()
         .values(values)
         .onConflictDoUpdate({ target: [providerConfigs.accountId, providerConfigs.provider], set: values })
         .returning();
-      await invalidateAccountSettings(redisClient(c.var.config), account);
+      await refreshAccountSettings(redisClient(c.var.config), c.var.db, account);
       return c.json(toJson(row!), 200);
     },
   )
@@ -144,7 +144,7 @@ export const providersAdmin = newApi()
         .where(and(eq(providerConfigs.accountId, account), eq(providerConfigs.provider, provider)))
         .returning();
       if (!row) throw new GatewayError("not_found", `Account ${account} has no settings for ${provider}.`);
-      await invalidateAccountSettings(redisClient(c.var.config), account);
+      await refreshAccountSettings(redisClient(c.var.config), c.var.db, account);
       return c.json(toJson(row), 200);
     },
   );

@@ -13,24 +13,21 @@ export interface LuaScript {
   sha1: string;
 }
 
-// One client per isolate and credentials: the client keeps no per-request state.
-const clients = new Map<string, Redis>();
-
+/**
+ * A client for ONE request. Never share it across requests: its auto-pipelining batches the
+ * commands issued together into one HTTP call (that is how settle + record queue cost one round
+ * trip), and a batch holding two requests' commands would read one request's response body in the
+ * other's context — which Workers refuse ("Cannot perform I/O on behalf of a different request").
+ */
 export function redisClient(config: Pick<Config, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">): Redis {
-  const id = `${config.UPSTASH_REDIS_REST_URL}\n${config.UPSTASH_REDIS_REST_TOKEN}`;
-  let client = clients.get(id);
-  if (!client) {
-    client = new Redis({
-      url: config.UPSTASH_REDIS_REST_URL,
-      token: config.UPSTASH_REDIS_REST_TOKEN,
-      // Budget decisions must not wait on retries with backoff: fail fast, then FAIL_MODE decides.
-      retry: { retries: 0 },
-      automaticDeserialization: false,
-      enableTelemetry: false,
-    });
-    clients.set(id, client);
-  }
-  return client;
+  return new Redis({
+    url: config.UPSTASH_REDIS_REST_URL,
+    token: config.UPSTASH_REDIS_REST_TOKEN,
+    // Budget decisions must not wait on retries with backoff: fail fast, then FAIL_MODE decides.
+    retry: { retries: 0 },
+    automaticDeserialization: false,
+    enableTelemetry: false,
+  });
 }
 
 export async function runScript<T>(

@@ -66,30 +66,22 @@ const SETTINGS_TTL_MS = 10_000;
 const REDIS_READ_TIMEOUT_MS = 2000;
 
 /**
- * A small per-isolate cache with single-flight loading: when 200 calls of a new key arrive at
- * once, one of them loads and the others wait for it (instead of 200 Redis/Postgres reads).
+ * A small per-isolate cache of values (never of promises: a promise from one request's I/O must
+ * not be awaited by another request in Workers, so concurrent misses each load on their own —
+ * from Redis, which the admin API keeps filled, so Postgres is read only after Redis lost data).
  */
 class IsolateCache<T> {
   private readonly values = new Map<string, { value: T; expiresAt: number }>();
-  private readonly loading = new Map<string, Promise<T>>();
   constructor(private readonly ttlMs: number) {}
 
   async get(id: string, now: number, load: () => Promise<T>): Promise<T> {
     const hit = this.values.get(id);
     if (hit && hit.expiresAt > now) return hit.value;
-    let pending = this.loading.get(id);
-    if (!pending) {
-      pending = load()
-        .then((value) => {
-          // Bounded: an isolate serving many keys forgets the oldest first.
-          if (this.values.size >= 5000) this.values.delete(this.values.keys().next().value as string);
-          this.values.set(id, { value, expiresAt: now + this.ttlMs });
-          return value;
-        })
-        .finally(() => this.loading.delete(id));
-      this.loading.set(id, pending);
-    }
-    return pending;
+    const value = await load();
+    // Bounded: an isolate serving many keys forgets the oldest first.
+    if (this.values.size >= 5000) this.values.delete(this.values.keys().next().value as string);
+    this.values.set(id, { value, expiresAt: now + this.ttlMs });
+    return value;
   }
 
   delete(id: string): void {
@@ -175,8 +167,12 @@ export async function accountSettings(accountId: string, deps: IdentifyDeps): Pr
   });
 }
 
-/** After an admin change: the next read rebuilds from Postgres. (Other isolates catch up within SETTINGS_TTL_MS.) */
-export async function invalidateAccountSettings(redis: Redis, accountId: string): Promise<void> {
+/**
+ * After an admin change (and at account creation): rebuild the account's settings in Redis from
+ * Postgres, so the hot path keeps finding them there. Other isolates catch up within SETTINGS_TTL_MS.
+ */
+export async function refreshAccountSettings(redis: Redis, db: Db, accountId: string): Promise<void> {
   settingsCache.delete(accountId);
-  await redis.del(redisKeys.accountSettings(accountId));
+  const settings = await loadAccountSettings(db, accountId);
+  await redis.set(redisKeys.accountSettings(accountId), JSON.stringify(settings));
 }
