@@ -2,10 +2,9 @@
  * Budget-side tables beside schema/index.ts (budget_rules and alert_channels live there): per-key
  * rate limits, and the alert delivery log (one row per attempt).
  */
-import { bigint, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { at } from "./columns";
 import { accounts, gatewayKeys } from "./index";
-
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 /** Per-key rate limits; mirrored on the key's Redis hash (fields rpm, tpm, lim) for the admission script. */
 export const keyLimits = pgTable("key_limits", {

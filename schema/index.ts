@@ -6,22 +6,8 @@
  * an account's sums outgrow int4 quickly.
  */
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  boolean,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-} from "drizzle-orm/pg-core";
-
-const nano = (name: string) => bigint(name, { mode: "bigint" });
-const count = (name: string) => bigint(name, { mode: "number" });
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { at, count, nano } from "./columns";
 
 export const accounts = pgTable("accounts", {
   id: text("id").primaryKey(),

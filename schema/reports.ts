@@ -11,21 +11,8 @@
  *   dimension and the tags, so user/workflow/tag reports over old ranges stay exact.
  * A row's `dims_hash` is md5 of the JSON array of its dimensions (NULLs kept distinct from "null").
  */
-import {
-  bigint,
-  boolean,
-  doublePrecision,
-  index,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-} from "drizzle-orm/pg-core";
-
-const nano = (name: string) => bigint(name, { mode: "bigint" });
-const count = (name: string) => bigint(name, { mode: "number" });
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { boolean, doublePrecision, index, jsonb, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { at, count, nano } from "./columns";
 
 /** The sums both aggregates keep, one per request_records count. */
 const sums = () => ({

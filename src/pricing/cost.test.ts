@@ -110,24 +110,19 @@ describe("priceUsage: never a silent zero", () => {
   });
 });
 
+/** A catalog with one provider, "acme", holding just these models. */
+function acmeCatalog(version: string, models: Catalog["providers"][string]["models"]): Catalog {
+  return { ...catalog, version, providers: { acme: { sourceId: "acme", name: "Acme", models } } };
+}
+
 describe("arithmetic", () => {
   it("rounds ONCE, half up, on the final division — not per bucket", () => {
     // $0.0004/M and $0.0003/M = 0.4 and 0.3 nano per token. 1 + 1 token = 0.7 nano → 1; rounding
     // each bucket first would give 0 + 0 = 0. 0.5 exactly rounds up; 0.25 rounds down.
-    const tiny: Catalog = {
-      ...catalog,
-      version: "t",
-      providers: {
-        acme: {
-          sourceId: "acme",
-          name: "Acme",
-          models: [
-            { id: "a", match: { equals: "a" }, periods: [{ rates: { input: 400_000, output: 300_000 } }] },
-            { id: "b", match: { equals: "b" }, periods: [{ rates: { input: 500_000, output: 250_000 } }] },
-          ],
-        },
-      },
-    };
+    const tiny = acmeCatalog("t", [
+      { id: "a", match: { equals: "a" }, periods: [{ rates: { input: 400_000, output: 300_000 } }] },
+      { id: "b", match: { equals: "b" }, periods: [{ rates: { input: 500_000, output: 250_000 } }] },
+    ]);
     const cost = (model: string, u: Partial<Usage>) => {
       const r = priceUsageWith(tiny, { provider: "acme", model, usage: usage(u), at });
       return r.priced ? r.costNano : Number.NaN;
@@ -325,17 +320,9 @@ describe("account overrides", () => {
 
 describe("priceUsageWith (injected catalog)", () => {
   it("uses the catalog it is given", () => {
-    const tiny: Catalog = {
-      ...catalog,
-      version: "test",
-      providers: {
-        acme: {
-          sourceId: "acme",
-          name: "Acme",
-          models: [{ id: "m", match: { equals: "m" }, periods: [{ rates: { input: 1_000_000_000 } }] }],
-        },
-      },
-    };
+    const tiny = acmeCatalog("test", [
+      { id: "m", match: { equals: "m" }, periods: [{ rates: { input: 1_000_000_000 } }] },
+    ]);
     const r = priceUsageWith(tiny, { provider: "acme", model: "M", usage: usage({ inputTokens: 7 }), at });
     expect(r).toMatchObject({ priced: true, costNano: 7_000, catalogVersion: "test", modelId: "m" });
   });
