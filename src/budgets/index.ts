@@ -3,10 +3,10 @@
  * response, in one Redis script call each. See rules.ts (what applies), periods.ts (UTC calendar),
  * keys.ts (the Redis layout) and scripts.ts (the Lua).
  *
- *   const r = await admit(redis, { keyHash, attribution, worstCaseNano, estimatedTokens, requestId, now }, { db });
+ *   const r = await admit(redis, { keyHash, attribution, worstCaseNano, estimatedTokens, now }, { db });
  *   if (r.kind !== "allowed") throw admissionError(r);          // 401 / 402 / 429 in the provider's shape
  *   … forward, with budgetHeaders(r) on the response …
- *   waitUntil: const { crossed } = await settle(redis, { reservation: r.reservation, actualCostNano, actualTokens, now });
+ *   waitUntil: const { crossed } = await settle(redis, { reservation: r.reservation, requestId, actualCostNano, actualTokens, now });
  *              await deliverAlerts(crossed, { db, config, fetch });   (src/alerts)
  */
 import type { Redis } from "@upstash/redis/cloudflare";
@@ -39,8 +39,6 @@ export interface AdmitInput {
   worstCaseNano: bigint | number;
   /** Tokens the call counts against the key's tokens-per-minute limit now; settle corrects to the actual. */
   estimatedTokens: number;
-  /** The call's record id, kept on the reservation for logs. */
-  requestId: string;
   now: number;
   reservationTtlMs?: number;
 }
@@ -66,15 +64,14 @@ export interface ReservedRule {
   mode: Mode;
   /** "pct:thresholdNano/…" as stored. */
   alerts: string;
-  /** Counter expiry, unix seconds; "0" = never. */
-  expireAt: string;
+  /** When the period's counters may go, unix seconds by the admitting Worker's clock; 0 = never. */
+  expireAt: number;
 }
 
 export interface Reservation {
   id: string;
   accountId: string;
   keyId: string;
-  requestId: string;
   /** Exactly what was reserved on every hard rule, nano-USD, decimal string. */
   amountNano: string;
   estimatedTokens: number;
@@ -128,6 +125,19 @@ type AdmitReply =
 
 const usd = (nano: bigint | number) => `$${nanoToUsd(nano)}`;
 
+/** A key that must outlive a settle this late still gets this long (it is never written already expired). */
+const MIN_LIFETIME_SECONDS = 60;
+
+/**
+ * Seconds from `now` until `expireAt` (unix s, by the same clock as `now`). Redis is given this
+ * lifetime rather than the instant: it counts it from its own clock, so a Worker whose clock is
+ * off from Redis's by seconds or minutes (or a test that fixes the Worker's clock) still writes
+ * keys that live as long as they should.
+ */
+export function lifetimeSeconds(expireAt: number, now: number): number {
+  return Math.max(MIN_LIFETIME_SECONDS, expireAt - Math.floor(now / 1000));
+}
+
 function attributionPairs(a: BudgetAttribution): string[] {
   const out: string[] = [];
   for (const type of SCOPE_TYPES) {
@@ -155,7 +165,7 @@ export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {
   const periodArgs: string[] = [];
   for (const p of ["day", "week", "month"] as const) {
     const w = periodWindow(p, now);
-    periodArgs.push(w.key, String(counterExpireAt(w)));
+    periodArgs.push(w.key, String(lifetimeSeconds(counterExpireAt(w)!, now)));
   }
   const reservationId = randomToken(20);
   const pairs = attributionPairs(input.attribution);
@@ -168,7 +178,7 @@ export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {
     budgetKeys.prefix(accountId),
     String(now % RATE_WINDOW_MS),
     ...periodArgs,
-    String(Math.ceil((now + ttlMs) / 1000) + COUNTER_GRACE_SECONDS),
+    String(Math.ceil(ttlMs / 1000) + COUNTER_GRACE_SECONDS),
     String(pairs.length / 2),
     ...pairs,
   ];
@@ -230,7 +240,6 @@ export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {
           id: reservationId,
           accountId,
           keyId,
-          requestId: input.requestId,
           amountNano: worst.toString(),
           estimatedTokens: Number(args[3]),
           tpmWindowKey: keys[4]!,
@@ -246,7 +255,7 @@ export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {
             capNano: BigInt(e[7]!),
             mode: e[8] as Mode,
             alerts: e[9]!,
-            expireAt: String(e[10]),
+            expireAt: counterExpireAt(periodWindow(e[5] as Period, now)) ?? 0,
           })),
         },
       };
@@ -305,6 +314,12 @@ export interface Crossing {
 
 export interface SettleInput {
   reservation: Reservation;
+  /**
+   * The settling call's record id (x-tollgate-request-id): an alert names the call that crossed
+   * its threshold. Given here, not at admission, because the id is assigned while the call is in
+   * flight.
+   */
+  requestId: string;
   /** The call's actual cost (0 for an unpriced or failed call). */
   actualCostNano: bigint | number;
   /** The call's actual tokens (input + output), to correct the tokens-per-minute window. */
@@ -330,7 +345,10 @@ export async function settle(redis: Redis, input: SettleInput): Promise<{ crosse
     budgetKeys.prefix(r.accountId),
     String(r.rules.length),
   ];
-  for (const e of r.rules) args.push(e.budgetId, e.member, e.periodKey, e.mode, e.alerts, e.expireAt);
+  for (const e of r.rules) {
+    const lifetime = e.expireAt === 0 ? "0" : String(lifetimeSeconds(e.expireAt, input.now));
+    args.push(e.budgetId, e.member, e.periodKey, e.mode, e.alerts, lifetime);
+  }
   const reply = await runScript<SettleReply>(
     redis,
     SETTLE_SCRIPT,
@@ -355,7 +373,7 @@ export async function settle(redis: Redis, input: SettleInput): Promise<{ crosse
       thresholdPct: Number(pct),
       capNano: e.capNano,
       spentNano: BigInt(spent),
-      requestId: r.requestId,
+      requestId: input.requestId,
       at: input.now,
     });
   }

@@ -19,8 +19,10 @@ export const ADMIT_SCRIPT: LuaScript = {
 -- 3/4 requests-per-minute window (current/previous), 5/6 tokens-per-minute window (current/previous).
 -- ARGV: 1 now ms, 2 reservation id, 3 worst-case nano (integer string), 4 estimated tokens,
 -- 5 reservation expiry ms, 6 account key prefix "tg:{acc}:", 7 ms elapsed in the rate window,
--- 8..13 day/week/month period key and counter expiry (unix s), 14 expiry (unix s) of "total"
--- reservation sets, 15 n, then n pairs (scope type, value).
+-- 8..13 day/week/month period key and counter lifetime (s from now), 14 lifetime (s) of "total"
+-- reservation sets, 15 n, then n pairs (scope type, value). Times a Worker sends (now, reservation
+-- expiry) are only compared with each other; what Redis expires by itself gets a lifetime, never
+-- an instant, so a Worker clock skewed from Redis's cannot write a key that is already expired.
 local key = redis.call('HMGET', KEYS[1], 'id', 'revoked', 'lim', 'rpm', 'tpm')
 if not key[1] or not key[3] then return {'key_unknown'} end
 if key[2] == '1' then return {'key_revoked'} end
@@ -140,8 +142,8 @@ for _, e in ipairs(entries) do
     redis.call('HINCRBY', e.br, e.member, worst)
     local x = px[e.period]
     if x == '0' then x = ARGV[14] end
-    redis.call('EXPIREAT', e.bz, x)
-    redis.call('EXPIREAT', e.br, x)
+    redis.call('EXPIRE', e.bz, x)
+    redis.call('EXPIRE', e.br, x)
   end
 end
 if rpm > 0 then
@@ -155,11 +157,11 @@ end
 
 local out = {}
 for i, e in ipairs(entries) do
-  out[i] = {e.id, e.t, e.scopeId, e.v, e.member, e.period, pk[e.period], e.cap, e.mode, e.alerts, px[e.period]}
+  out[i] = {e.id, e.t, e.scopeId, e.v, e.member, e.period, pk[e.period], e.cap, e.mode, e.alerts}
 end
 return {'ok', remaining, out}
 `,
-  sha1: "80afa95b243b281832fc4388cd846fff148fd21f",
+  sha1: "759c9ab76e1e976d8ad7ded59005bb57ecaae3d2",
 };
 
 /** SETTLE: drop the reservation, add the actual cost on every rule, return the thresholds crossed for the first time this period. Idempotent per reservation id. */
@@ -168,7 +170,8 @@ export const SETTLE_SCRIPT: LuaScript = {
   source: `-- SETTLE: one call after the response. KEYS: 1 the reservation's settled marker, 2 the
 -- tokens-per-minute window the call was counted in. ARGV: 1 reservation id, 2 reserved nano
 -- (the string admit used), 3 actual nano, 4 marker TTL s, 5 token correction (actual - estimated),
--- 6 account key prefix, 7 n, then per rule: id, member, period key, mode, alerts, counter expiry.
+-- 6 account key prefix, 7 n, then per rule: id, member, period key, mode, alerts, counter lifetime
+-- (s from now, "0" = keep forever).
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return {'duplicate'} end
 local actual = tonumber(ARGV[3])
 local delta = tonumber(ARGV[5])
@@ -186,19 +189,19 @@ for i = 0, tonumber(ARGV[7]) - 1 do
   end
   local bs = P .. 'bs:' .. base
   local spent = redis.call('HINCRBY', bs, member, actual)
-  if x ~= '0' then redis.call('EXPIREAT', bs, x) end
+  if x ~= '0' then redis.call('EXPIRE', bs, x) end
   for pct, amt in string.gmatch(alerts, '(%d+):(%d+)') do
     if spent >= tonumber(amt) then
       local mk = P .. 'ba:' .. base .. ':' .. pct .. ':' .. member
       local set
-      if x ~= '0' then set = redis.call('SET', mk, '1', 'NX', 'EXAT', x) else set = redis.call('SET', mk, '1', 'NX') end
+      if x ~= '0' then set = redis.call('SET', mk, '1', 'NX', 'EX', x) else set = redis.call('SET', mk, '1', 'NX') end
       if set then crossed[#crossed + 1] = {id, member, pk, tonumber(pct), spent} end
     end
   end
 end
 return {'ok', crossed}
 `,
-  sha1: "debe0b411b46c97b3c4a6d6fb87cd66d379b0ef5",
+  sha1: "cc6f67bba819c914eba474a93d18fb8ea43ed31d",
 };
 
 /** STATUS: exact spent and reserved per rule for the APIs. */

@@ -91,7 +91,6 @@ export async function admitCall(p: {
           },
           worstCaseNano,
           estimatedTokens,
-          requestId: "",
           now: p.now,
         },
         { db: p.lazyDb },

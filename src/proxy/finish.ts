@@ -7,6 +7,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { alertConfig, deliverAlerts } from "../alerts";
 import { settle } from "../budgets";
 import type { Config, Env } from "../config";
+import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import { type AccountPriceOverride, catalogVersion, priceUsage } from "../pricing";
 import { queueRecord } from "../records/record";
@@ -46,7 +47,7 @@ export interface Outcome {
 
 export async function finishCall(call: CallContext, deps: FinishDeps, outcome: Outcome): Promise<void> {
   try {
-    const finishedAt = Date.now();
+    const finishedAt = nowMs();
     const usage = outcome.tally?.usage ?? null;
     const modelAnswered = outcome.tally?.modelAnswered ?? null;
     const model = modelAnswered ?? call.request.facts.model;
@@ -85,6 +86,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
       tasks.push(
         settle(deps.redis, {
           reservation: call.admission.reservation,
+          requestId: call.requestId,
           actualCostNano: costNano,
           actualTokens: tokens,
           now: finishedAt,

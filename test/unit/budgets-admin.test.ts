@@ -101,7 +101,6 @@ async function newAccount() {
     attribution: { accountId, keyId, tenant: o.tenant ?? null, environment: "production" },
     worstCaseNano: usdToNano(o.worst ?? "0.10"),
     estimatedTokens: o.tokens ?? 10,
-    requestId: `req_${randomToken(8)}`,
     now: o.now ?? Date.now(),
   });
   return { accountId, keyId, keyHash, input };
@@ -165,6 +164,7 @@ describe("admin budgets", () => {
     if (first.kind !== "allowed") return;
     await settle(r.redis, {
       reservation: first.reservation,
+      requestId: "req_first",
       actualCostNano: usdToNano("0.25"),
       actualTokens: 10,
       now: Date.now(),

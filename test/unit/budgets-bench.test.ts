@@ -71,7 +71,13 @@ it(`reserve and settle: ${N} calls each`, async () => {
   for (let i = 0; i < 20; i++) {
     const a = await admit(t.redis, f.input({ tenant: "tenant-42", feature: "chat", workflow: "wf", now: Date.now() }));
     if (a.kind === "allowed")
-      await settle(t.redis, { reservation: a.reservation, actualCostNano: 1, actualTokens: 100, now: Date.now() });
+      await settle(t.redis, {
+        reservation: a.reservation,
+        requestId: `req_${i}`,
+        actualCostNano: 1,
+        actualTokens: 100,
+        now: Date.now(),
+      });
   }
   await serverUsecPerCall(t.redisPort); // resets the server's counters
   for (let i = 0; i < N; i++) {
@@ -91,7 +97,13 @@ it(`reserve and settle: ${N} calls each`, async () => {
   const admitServer = await serverUsecPerCall(t.redisPort);
   for (const reservation of reservations) {
     const t0 = performance.now();
-    await settle(t.redis, { reservation, actualCostNano: usdToNano("0.004"), actualTokens: 120, now: Date.now() });
+    await settle(t.redis, {
+      reservation,
+      requestId: "req_bench",
+      actualCostNano: usdToNano("0.004"),
+      actualTokens: 120,
+      now: Date.now(),
+    });
     settleMs.push(performance.now() - t0);
   }
   const settleServer = await serverUsecPerCall(t.redisPort);

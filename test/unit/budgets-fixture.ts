@@ -76,7 +76,6 @@ export async function fixture(
         },
         worstCaseNano: usdToNano("0.01"),
         estimatedTokens: 100,
-        requestId: `req_${randomToken(10)}`,
         now: Date.now(),
         ...rest,
       };
@@ -84,15 +83,17 @@ export async function fixture(
   };
 }
 
-/** admit, then (if allowed) settle with the given actual cost. */
+/** admit, then (if allowed) settle with the given actual cost, as the call `requestId`. */
 export async function call(redis: Redis, input: AdmitInput, actualNano: bigint) {
+  const requestId = `req_${randomToken(10)}`;
   const a = await admit(redis, input);
-  if (a.kind !== "allowed") return { admitted: a, settled: null };
+  if (a.kind !== "allowed") return { requestId, admitted: a, settled: null };
   const s = await settle(redis, {
     reservation: a.reservation,
+    requestId,
     actualCostNano: actualNano,
     actualTokens: 100,
     now: input.now,
   });
-  return { admitted: a, settled: s };
+  return { requestId, admitted: a, settled: s };
 }

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionError, admit, budgetHeaders, settle, worstCaseCostNano } from "../../src/budgets";
+import { COUNTER_GRACE_SECONDS } from "../../src/budgets/periods";
 import { budgetStatus } from "../../src/budgets/status";
 import { usdToNano } from "../../src/lib/money";
 import { redisKeys } from "../../src/lib/redis-keys";
@@ -53,6 +54,7 @@ describe("admission and settlement", () => {
     expect(status.get(f.rules[0]!.id)).toMatchObject({ spentNano: 0n, reservedNano: nano("0.30") });
     const s = await settle(t.redis, {
       reservation: a.reservation,
+      requestId: "req_1",
       actualCostNano: nano("0.123456789"),
       actualTokens: 10,
       now: NOW,
@@ -63,6 +65,7 @@ describe("admission and settlement", () => {
     // A retried settle is a no-op.
     const again = await settle(t.redis, {
       reservation: a.reservation,
+      requestId: "req_1",
       actualCostNano: nano("0.5"),
       actualTokens: 10,
       now: NOW,
@@ -241,10 +244,62 @@ describe("periods (UTC calendar, controlled clock)", () => {
     await call(t.redis, f.input({ now: NOW }), 5n);
     const day = f.rules.find((r) => r.period === "day")!;
     const total = f.rules.find((r) => r.period === "total")!;
+    // Lifetimes count from the Worker's clock (fixed here to 2026-11-23 12:00), whatever Redis's says:
+    // the day's counter lives until 2026-11-24 00:00 plus the grace, i.e. 12 h + 2 days from NOW.
+    const expected = (Date.UTC(2026, 10, 24) - NOW) / 1000 + COUNTER_GRACE_SECONDS;
     const dayTtl = await t.redis.ttl(`tg:{${f.accountId}}:bs:${day.id}:2026-11-23`);
-    expect(dayTtl).toBeGreaterThan(0);
+    expect(dayTtl).toBeGreaterThan(expected - 30);
+    expect(dayTtl).toBeLessThanOrEqual(expected);
     expect(await t.redis.ttl(`tg:{${f.accountId}}:bs:${total.id}:total`)).toBe(-1);
   });
+
+  it.each([
+    ["10 minutes behind", -600_000],
+    ["10 minutes ahead", 600_000],
+    ["3 seconds ahead", 3_000],
+  ])(
+    "a Worker clock %s of Redis's: every key lives as long as it should, none is written expired",
+    async (_, skewMs) => {
+      const [redisSeconds] = await t.redis.time();
+      const now = redisSeconds * 1000 + skewMs;
+      const f = await fixture(
+        t.redis,
+        [
+          { scope: "tenant", id: "*", capUsd: "1", period: "day", alertAt: [1] },
+          { scope: "tenant", id: "acme", capUsd: "1", period: "total", alertAt: [1] },
+        ],
+        { now, rpm: 100, tpm: 100_000 },
+      );
+      const held = await admit(t.redis, f.input({ tenant: "acme", worstCaseNano: nano("0.5"), now }));
+      const settledOne = await call(t.redis, f.input({ tenant: "acme", worstCaseNano: nano("0.1"), now }), nano("0.1"));
+      expect(held.kind).toBe("allowed");
+      expect(settledOne.settled?.crossed.length).toBe(2);
+      const keys = await t.redis.keys(`tg:{${f.accountId}}:*`);
+      const dayEnd = Math.floor(now / 86_400_000 + 1) * 86_400;
+      const lifetimes: Record<string, number> = {};
+      for (const key of keys)
+        lifetimes[key.replace(`tg:{${f.accountId}}:`, "").replace(/:[^:]+$/, "")] = await t.redis.ttl(key);
+      const kinds = Object.keys(lifetimes).map((k) => k.split(":")[0]);
+      // spent, reserved, the holds' set, alert markers, settled marker, rate windows: all written.
+      for (const kind of ["bs", "br", "bz", "ba", "bset", "rl"]) expect(kinds).toContain(kind);
+      for (const [key, ttl] of Object.entries(lifetimes)) {
+        if (key === "rules") continue;
+        const isTotal = key.includes(f.rules[1]!.id);
+        if (isTotal && (key.startsWith("bs:") || key.startsWith("ba:"))) {
+          expect(ttl, key).toBe(-1);
+          continue;
+        }
+        expect(ttl, key).toBeGreaterThan(0);
+        if (key.startsWith("rl:")) expect(ttl, key).toBeLessThanOrEqual(120);
+        else if (!isTotal && !key.startsWith("bset")) {
+          // The day's keys: until the Worker's end of day plus the grace, counted from the Worker's now.
+          const expected = dayEnd + COUNTER_GRACE_SECONDS - Math.floor(now / 1000);
+          expect(ttl, key).toBeGreaterThan(expected - 30);
+          expect(ttl, key).toBeLessThanOrEqual(expected);
+        }
+      }
+    },
+  );
 });
 
 describe("reservations expire when a Worker dies", () => {
@@ -267,6 +322,7 @@ describe("reservations expire when a Worker dies", () => {
     if (dead.kind !== "allowed") return;
     await settle(t.redis, {
       reservation: dead.reservation,
+      requestId: "req_dead",
       actualCostNano: nano("0.40"),
       actualTokens: 0,
       now: NOW + 70_000,
@@ -288,6 +344,8 @@ describe("alerts", () => {
     expect(crossed.map((c) => c.thresholdPct).sort((a, b) => a - b)).toEqual([50, 80, 100]);
     const fifty = crossed.find((c) => c.thresholdPct === 50)!;
     expect(fifty.spentNano).toBe(nano("0.50"));
+    // Each crossing names the call whose settle crossed it (the 50th of $0.01 reaches $0.50).
+    for (const r of results) for (const c of r.settled?.crossed ?? []) expect(c.requestId).toBe(r.requestId);
     expect(fifty).toMatchObject({
       budgetId: f.rules[0]!.id,
       scopeType: "account",
@@ -347,7 +405,13 @@ describe("rate limits (sliding window)", () => {
     const b = await admit(t.redis, f.input({ estimatedTokens: 200, now: start + 1000 }));
     expect(b).toMatchObject({ kind: "rate_limited", limit: "tokens_per_minute" });
     if (a.kind === "allowed")
-      await settle(t.redis, { reservation: a.reservation, actualCostNano: 1, actualTokens: 300, now: start + 2000 });
+      await settle(t.redis, {
+        reservation: a.reservation,
+        requestId: "req_a",
+        actualCostNano: 1,
+        actualTokens: 300,
+        now: start + 2000,
+      });
     expect((await admit(t.redis, f.input({ estimatedTokens: 200, now: start + 3000 }))).kind).toBe("allowed");
     const huge = await admit(t.redis, f.input({ estimatedTokens: 5000, now: start + 4000 }));
     expect(huge).toMatchObject({ kind: "rate_limited", retryAfterSeconds: 60 });
