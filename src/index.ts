@@ -8,6 +8,7 @@ import { mountOpenApi } from "./api/openapi";
 import { v1Api } from "./api/v1";
 import type { Env } from "./config";
 import { healthRoute } from "./health/route";
+import { applyClockOffset } from "./lib/clock";
 import { proxyRoute } from "./proxy/route";
 import { scheduled } from "./scheduled";
 
@@ -21,4 +22,13 @@ mountOpenApi(app, [
   { path: "/v1", api: v1Api },
 ]);
 
-export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
+export default {
+  fetch(request, env, ctx) {
+    applyClockOffset(env);
+    return app.fetch(request, env, ctx);
+  },
+  scheduled(event, env, ctx) {
+    applyClockOffset(env);
+    return scheduled(event, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

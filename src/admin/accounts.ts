@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { accounts } from "../../schema";
 import { newApi } from "../api/app";
 import { writeRulesToRedis } from "../budgets/store";
+import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -59,7 +60,7 @@ export const accountsAdmin = newApi()
       // Its (empty) budget rules and settings are in Redis from the start: no call has to read Postgres.
       const redis = redisClient(c.var.config);
       await Promise.all([
-        writeRulesToRedis(redis, row!.id, [], Date.now()),
+        writeRulesToRedis(redis, row!.id, [], nowMs()),
         refreshAccountSettings(redis, c.var.db, row!.id),
       ]);
       return c.json(toJson(row!), 201);

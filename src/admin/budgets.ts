@@ -21,6 +21,7 @@ import { PERIODS } from "../budgets/periods";
 import { DEFAULT_ALERT_AT, MAX_CAP_NANO, MODES, SCOPE_TYPES, type ScopeType } from "../budgets/rules";
 import { budgetStatus } from "../budgets/status";
 import { ruleFromRow, syncScopeToRedis } from "../budgets/store";
+import { nowDate, nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -126,7 +127,7 @@ async function syncScopes(c: Context<ApiEnv>, accountId: string, scopes: [ScopeT
 
 async function withStatus(c: Context<ApiEnv>, rows: Row[], value?: string) {
   const rules = rows.map(ruleFromRow);
-  const now = Date.now();
+  const now = nowMs();
   const only: Record<string, string> = {};
   if (value !== undefined) for (const r of rules) if (r.scopeId === "*") only[r.id] = value;
   const accountId = rows[0]?.accountId;
@@ -235,7 +236,7 @@ export const budgetsAdmin = newApi()
           ...(body.capUsd !== undefined ? { capNano: body.capUsd } : {}),
           ...(body.mode ? { mode: body.mode } : {}),
           ...(body.alertAt ? { alertAt: [...body.alertAt].sort((a, b) => a - b) } : {}),
-          updatedAt: new Date(),
+          updatedAt: nowDate(),
         })
         .where(eq(budgetRules.id, budgetId))
         .returning();

@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { gatewayKeys } from "../../schema";
 import { newApi } from "../api/app";
+import { nowDate } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import { GatewayError } from "../lib/errors";
 import { newGatewayKey, newId } from "../lib/ids";
@@ -138,7 +139,7 @@ export const keysAdmin = newApi()
       if (!existing) throw new GatewayError("not_found", `No key ${keyId} in account ${account}.`);
       const [row] = await c.var.db
         .update(gatewayKeys)
-        .set({ revokedAt: existing.revokedAt ?? new Date() })
+        .set({ revokedAt: existing.revokedAt ?? nowDate() })
         .where(eq(gatewayKeys.id, keyId))
         .returning();
       // Redis first would be safer against a crash between the two, but Postgres is the truth and

@@ -13,6 +13,7 @@ import { keyLimits } from "../../schema/budgets";
 import { gatewayKeys } from "../../schema/index";
 import { newApi } from "../api/app";
 import { writeKeyLimitsToRedis } from "../budgets/store";
+import { nowDate } from "../lib/clock";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { redisClient } from "../lib/redis";
@@ -70,7 +71,7 @@ export const limitsAdmin = newApi()
       await c.var.db
         .insert(keyLimits)
         .values({ keyId, accountId: account, ...values })
-        .onConflictDoUpdate({ target: keyLimits.keyId, set: { ...values, updatedAt: new Date() } });
+        .onConflictDoUpdate({ target: keyLimits.keyId, set: { ...values, updatedAt: nowDate() } });
       await writeKeyLimitsToRedis(redisClient(c.var.config), key.keyHash, values);
       return c.json({ keyId, ...values }, 200);
     },

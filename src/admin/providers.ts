@@ -12,6 +12,7 @@ import { and, eq } from "drizzle-orm";
 import { providerConfigs } from "../../schema";
 import { newApi } from "../api/app";
 import { sealingSecret } from "../config";
+import { nowDate } from "../lib/clock";
 import { encryptSecret } from "../lib/crypto";
 import { GatewayError } from "../lib/errors";
 import { redisClient } from "../lib/redis";
@@ -99,7 +100,7 @@ export const providersAdmin = newApi()
         apiKeyCiphertext: sealed ?? existing?.apiKeyCiphertext ?? null,
         baseUrl,
         format,
-        updatedAt: new Date(),
+        updatedAt: nowDate(),
       };
       const [row] = await c.var.db
         .insert(providerConfigs)

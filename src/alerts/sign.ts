@@ -1,3 +1,5 @@
+import { nowMs } from "../lib/clock";
+
 /**
  * Webhook signatures: HMAC-SHA256 over `${timestamp}.${body}` with the channel's secret, sent as
  *
@@ -27,7 +29,7 @@ export async function verifyWebhook(
   secret: string,
   body: string,
   header: string | null,
-  nowSeconds: number = Math.floor(Date.now() / 1000),
+  nowSeconds: number = Math.floor(nowMs() / 1000),
   toleranceSeconds = 300,
 ): Promise<boolean> {
   const parts = Object.fromEntries((header ?? "").split(",").map((p) => p.trim().split("=", 2) as [string, string]));

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { priceOverridesOf } from "../account-settings";
 import { ratesToUsd } from "../admin/prices";
+import { nowDate } from "../lib/clock";
 import { GatewayError } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import { catalogVersion, lookupModel, priceUsage } from "../pricing";
@@ -56,7 +57,7 @@ export const pricingApi = newApi().openapi(
       redis: redisClient(c.var.config),
       db: () => c.var.db,
     });
-    const at = new Date();
+    const at = nowDate();
     // Price a one-token-per-bucket call: the applied rates come back resolved, overrides included.
     const probe = { ...emptyUsage(), inputTokens: 1, outputTokens: 1 };
     const price = priceUsage({ provider, model, usage: probe, at, overrides: priceOverridesOf(settings) });

@@ -8,6 +8,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { newApi } from "../api/app";
+import { nowMs } from "../lib/clock";
 import { redisClient } from "../lib/redis";
 import { BudgetJson, budgetToJson } from "./json";
 import { applicableRules, type BudgetAttribution } from "./rules";
@@ -59,7 +60,7 @@ export const keyBudgetsApi = newApi().openapi(
       redisClient(c.var.config),
       caller.accountId,
       applied.map((a) => a.rule),
-      Date.now(),
+      nowMs(),
       only,
     );
     const budgets = applied.map((a) => {

@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { HEALTH_SCRIPT } from "../budgets/scripts";
 import { ConfigError, type Env, loadConfig } from "../config";
+import { nowMs } from "../lib/clock";
 import { openDb } from "../lib/db";
 import { redisClient, runScript, withTimeout } from "../lib/redis";
 
@@ -17,12 +18,12 @@ interface DependencyStatus {
 }
 
 async function probe(what: string, check: () => Promise<unknown>, timeoutMs: number): Promise<DependencyStatus> {
-  const started = Date.now();
+  const started = nowMs();
   try {
     await withTimeout(check(), timeoutMs, what);
-    return { ok: true, latencyMs: Date.now() - started };
+    return { ok: true, latencyMs: nowMs() - started };
   } catch (err) {
-    return { ok: false, latencyMs: Date.now() - started, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, latencyMs: nowMs() - started, error: err instanceof Error ? err.message : String(err) };
   }
 }
 

@@ -4,6 +4,7 @@
  * elsewhere; it validates with `accountOverrideBodySchema` and stores `accountOverrideFromBody(...)`.
  */
 import { z } from "zod";
+import { nowDate } from "../lib/clock";
 import { usdToNano } from "../lib/money";
 import type { AccountPriceOverride, AccountRates } from "./account";
 import type { FeeKey, TokenRateKey } from "./types";
@@ -68,7 +69,7 @@ export function accountOverrideFromBody(
   provider: string,
   model: string,
   body: AccountOverrideBody,
-  now: Date = new Date(),
+  now: Date = nowDate(),
 ): AccountPriceOverride {
   const out: AccountPriceOverride = {
     provider,

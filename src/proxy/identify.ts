@@ -14,6 +14,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq } from "drizzle-orm";
 import { accounts, gatewayKeys } from "../../schema";
 import { type AccountSettings, loadAccountSettings } from "../account-settings";
+import { nowMs } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
@@ -98,7 +99,7 @@ export const unauthorized = (why: string) => new GatewayError("authentication", 
 export const hashGatewayKey = (key: string) => sha256Hex(key);
 
 export async function identify(presented: PresentedKey, deps: IdentifyDeps): Promise<Identity> {
-  const now = deps.now ?? Date.now();
+  const now = deps.now ?? nowMs();
   if (!presented.gatewayKey.startsWith(KEY_PREFIX)) throw unauthorized("Tollgate gateway keys start with tg_.");
   const keyHash = await hashGatewayKey(presented.gatewayKey);
   return identityCache.get(keyHash, now, async () => {
@@ -154,7 +155,7 @@ export async function storeKeyInRedis(
 }
 
 export async function accountSettings(accountId: string, deps: IdentifyDeps): Promise<AccountSettings> {
-  return settingsCache.get(accountId, deps.now ?? Date.now(), async () => {
+  return settingsCache.get(accountId, deps.now ?? nowMs(), async () => {
     const raw = (await withTimeout(
       deps.redis.get(redisKeys.accountSettings(accountId)),
       REDIS_READ_TIMEOUT_MS,

@@ -6,6 +6,7 @@
 import { type Context, Hono } from "hono";
 import { priceOverridesOf } from "../account-settings";
 import { type Config, ConfigError, type Env, loadConfig } from "../config";
+import { nowMs } from "../lib/clock";
 import { type Db, type DbSession, openDb } from "../lib/db";
 import { GatewayError, proxyErrorResponse } from "../lib/errors";
 import { redisClient } from "../lib/redis";
@@ -25,7 +26,7 @@ type ProxyContext = Context<{ Bindings: Env }>;
 export const proxyRoute = new Hono<{ Bindings: Env }>();
 
 proxyRoute.all("/proxy/:provider/*", async (c) => {
-  const startedAt = Date.now();
+  const startedAt = nowMs();
   const providerId = c.req.param("provider");
   // Errors before we know better are in OpenAI's shape; a built-in id tells its format at once.
   const state: { format: WireFormat; db?: DbSession } = { format: "openai" };

@@ -4,6 +4,8 @@
  * alone would lose the usage when the client hangs up (its flush never runs); the tee keeps reading
  * the upstream to its end, bounded in bytes and time.
  */
+
+import { nowMs } from "../lib/clock";
 import type { Usage, UsageSource } from "../usage";
 
 export interface Meter {
@@ -50,9 +52,9 @@ async function readForUsage(stream: ReadableStream<Uint8Array>, meter: Meter, st
         ended = true;
         break;
       }
-      if (ttftMs === null) ttftMs = Date.now() - startedAt;
+      if (ttftMs === null) ttftMs = nowMs() - startedAt;
       bytes += value.byteLength;
-      if (bytes > METER_MAX_BYTES || Date.now() > deadline) break;
+      if (bytes > METER_MAX_BYTES || nowMs() > deadline) break;
       meter.push(value);
     }
   } catch {
@@ -61,7 +63,7 @@ async function readForUsage(stream: ReadableStream<Uint8Array>, meter: Meter, st
     if (!ended) reader.cancel().catch(() => {});
   }
   const result = meter.finish();
-  const latencyMs = Date.now() - startedAt;
+  const latencyMs = nowMs() - startedAt;
   if (result.usage) {
     return {
       usage: result.usage,

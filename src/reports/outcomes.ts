@@ -9,6 +9,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
 import { outcomes, usageRollups } from "../../schema/reports";
+import { nowDate, nowMs } from "../lib/clock";
 import type { ReportsDb } from "./db";
 
 export type OutcomeKind = "request" | "workflow";
@@ -89,9 +90,9 @@ export async function recordOutcome(
   input: OutcomeInput,
   opts: { waitMs?: number; everyMs?: number } = {},
 ): Promise<OutcomeJson | null> {
-  const deadline = Date.now() + (opts.waitMs ?? 2000);
+  const deadline = nowMs() + (opts.waitMs ?? 2000);
   let subject = await findSubject(db, input.accountId, input.kind, input.subjectId);
-  while (!subject && Date.now() < deadline) {
+  while (!subject && nowMs() < deadline) {
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 250));
     subject = await findSubject(db, input.accountId, input.kind, input.subjectId);
   }
@@ -103,7 +104,7 @@ export async function recordOutcome(
     subjectId: input.subjectId,
     success: input.success,
     value: input.value ?? null,
-    recordedAt: new Date(),
+    recordedAt: nowDate(),
   };
   const [saved] = await db
     .insert(outcomes)

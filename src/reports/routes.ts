@@ -11,6 +11,7 @@ import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { accounts } from "../../schema";
 import { newApi } from "../api/app";
+import { nowMs } from "../lib/clock";
 import { GatewayError } from "../lib/errors";
 import { usageCsv } from "./csv";
 import type { ReportsDb } from "./db";
@@ -127,7 +128,7 @@ function invalid(issues: { path: string; message: string }[]): GatewayError {
 
 /** from/to defaults and checks, and the filters: named dimensions (repeatable) and tag:<name>=value. */
 function readRange(c: Context, parsed: { from?: Date; to?: Date }, maxDays = 3660): Range {
-  const to = parsed.to ?? new Date(Math.ceil(Date.now() / DAY_MS) * DAY_MS);
+  const to = parsed.to ?? new Date(Math.ceil(nowMs() / DAY_MS) * DAY_MS);
   const from = parsed.from ?? new Date(to.getTime() - 30 * DAY_MS);
   const issues: { path: string; message: string }[] = [];
   if (from >= to) issues.push({ path: "to", message: "must be after from" });

@@ -10,6 +10,7 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { buildWorker } from "../../scripts/build-worker";
 import { startStack } from "../../scripts/services/stack";
+import { CLOCK_OFFSET_BINDING } from "../../src/lib/clock";
 import { startProviderDouble, upstreamUrls } from "../provider-double/server";
 import { startWorker } from "./worker";
 
@@ -44,6 +45,8 @@ export default async function setup(project: TestProject) {
     ...stack.workerVars,
     TOLLGATE_ADMIN_TOKEN: adminToken,
     FAIL_MODE: "open",
+    // The date guard (test/setup/clock.ts): the Worker's clock moves with the tests'.
+    [CLOCK_OFFSET_BINDING]: process.env[CLOCK_OFFSET_BINDING] ?? "0",
     // Every built-in provider pointed at the double, each under its own style prefix.
     ...upstreamUrls(double.url),
   };
