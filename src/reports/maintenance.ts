@@ -3,7 +3,7 @@
  * `runRetention(db, now)` is what the Worker's `scheduled` handler calls; it refreshes first.
  *
  * Refresh: usage_day_totals holds every record created before a watermark (report_state). A run adds
- * the records created in [watermark, now − lag) in chunks, each chunk one INSERT … SELECT … ON
+ * the records created in [watermark, Postgres's now − lag) in chunks, each chunk one INSERT … SELECT … ON
  * CONFLICT DO UPDATE and the watermark move, in one transaction that holds the watermark row lock
  * (concurrent runs queue). The lag covers inserts whose transaction started before the bound but had
  * not committed yet (created_at is the insert's transaction start).
@@ -17,6 +17,7 @@
 import { type AnyColumn, asc, eq, type SQL, sql } from "drizzle-orm";
 import { accounts, requestRecords } from "../../schema";
 import { reportState, usageDayTotals, usageRollups } from "../../schema/reports";
+import { nowDate, nowMs } from "../lib/clock";
 import { queryRows, type ReportsDb } from "./db";
 import { appliedRateSql, BUCKETS, cacheSavingsSql } from "./metrics";
 import { DAY_TOTALS_WATERMARK } from "./usage";
@@ -25,7 +26,6 @@ export const RETENTION_DAYS = [30, 90, 365] as const;
 export type RetentionDays = (typeof RETENTION_DAYS)[number];
 
 const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 const rr = requestRecords;
 const id = (c: AnyColumn) => sql.identifier(c.name);
 
@@ -103,15 +103,22 @@ export interface RefreshResult {
   caughtUp: boolean;
 }
 
-/** Adds records created since the watermark to usage_day_totals. */
+/**
+ * Adds records created since the watermark to usage_day_totals. created_at is Postgres's clock, so
+ * the bound (now − lag) is read from Postgres too: a Worker whose clock runs ahead of the
+ * database's must not move the watermark past records it has not seen yet.
+ */
 export async function refreshDayTotals(
   db: ReportsDb,
-  now: Date,
-  opts: { lagMs?: number; chunkMs?: number; budgetMs?: number } = {},
+  opts: { lagMs?: number; chunkRows?: number; budgetMs?: number } = {},
 ): Promise<RefreshResult> {
-  const target = new Date(now.getTime() - (opts.lagMs ?? 60_000));
-  const chunkMs = opts.chunkMs ?? 6 * HOUR_MS;
-  const deadline = Date.now() + (opts.budgetMs ?? 15_000);
+  const [bound] = await queryRows<{ target: string | Date }>(
+    db,
+    sql`select now() - ${opts.lagMs ?? 60_000} * interval '1 millisecond' as target`,
+  );
+  const target = new Date(bound!.target);
+  const chunkRows = opts.chunkRows ?? 20_000;
+  const deadline = nowMs() + (opts.budgetMs ?? 15_000);
   let chunks = 0;
   for (;;) {
     const step = await db.transaction(async (tx) => {
@@ -132,7 +139,15 @@ export async function refreshDayTotals(
         await tx.insert(reportState).values({ name: DAY_TOTALS_WATERMARK, watermark: start }).onConflictDoNothing();
       }
       if (start >= target) return { watermark: start, done: true, inserted: false };
-      const end = new Date(Math.min(target.getTime(), start.getTime() + chunkMs));
+      // A chunk is the next `chunkRows` records (one index range scan finds where it ends), so a
+      // busy hour and a quiet month cost the same few statements.
+      const [edge] = await queryRows<{ at: string | Date | null }>(
+        tx as unknown as ReportsDb,
+        sql`select ${rr.createdAt} as at from ${rr}
+          where ${rr.createdAt} > ${start.toISOString()}::timestamptz and ${rr.createdAt} < ${target.toISOString()}::timestamptz
+          order by ${rr.createdAt} offset ${chunkRows} limit 1`,
+      );
+      const end = edge?.at ? new Date(edge.at) : target;
       await tx.execute(
         aggregateInsertSql(
           usageDayTotals,
@@ -141,13 +156,13 @@ export async function refreshDayTotals(
       );
       await tx
         .update(reportState)
-        .set({ watermark: end, updatedAt: new Date() })
+        .set({ watermark: end, updatedAt: nowDate() })
         .where(eq(reportState.name, DAY_TOTALS_WATERMARK));
       return { watermark: end, done: end >= target, inserted: true };
     });
     if (step.inserted) chunks++;
     if (step.done) return { watermark: step.watermark, chunks, caughtUp: true };
-    if (Date.now() > deadline) return { watermark: step.watermark, chunks, caughtUp: false };
+    if (nowMs() > deadline) return { watermark: step.watermark, chunks, caughtUp: false };
   }
 }
 
@@ -170,11 +185,11 @@ export interface RetentionResult {
 export async function runRetention(
   db: ReportsDb,
   now: Date,
-  opts: { batchSize?: number; maxBatches?: number; refresh?: Parameters<typeof refreshDayTotals>[2] } = {},
+  opts: { batchSize?: number; maxBatches?: number; refresh?: Parameters<typeof refreshDayTotals>[1] } = {},
 ): Promise<RetentionResult> {
   const batchSize = opts.batchSize ?? 5000;
   let batchesLeft = opts.maxBatches ?? 40;
-  const refresh = await refreshDayTotals(db, now, opts.refresh);
+  const refresh = await refreshDayTotals(db, opts.refresh);
   const result: RetentionResult = { refresh, accounts: [], done: true };
   const watermark = refresh.watermark;
   if (!watermark) return result;

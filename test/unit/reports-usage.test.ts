@@ -76,7 +76,7 @@ beforeAll(async () => {
     record(A, { startedAt: new Date("2026-03-02T00:00:00.000Z"), feature: "edge", costNano: 13n, createdAt: hourAgo }),
   );
   await insertRecords(t.db, seeded);
-  await refreshDayTotals(t.db, new Date());
+  await refreshDayTotals(t.db);
   const fresh: RecordRow[] = [];
   for (let i = 0; i < 400; i++) fresh.push(randomRecord(r, A));
   await insertRecords(t.db, fresh);
