@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadConfig } from "../src/config";
 import { freePort } from "./services/ports";
 import { type Stack, startStack } from "./services/stack";
 
@@ -99,6 +100,9 @@ async function main() {
   try {
     stack = await startStack({ dataDir: stateDir, persist: true });
     const vars = { ...stack.workerVars, TOLLGATE_ADMIN_TOKEN: token, ...passThroughVars() };
+    // The Worker's own validation, before wrangler starts: a bad variable is reported now, in one
+    // line per variable, rather than as a gateway that never turns healthy.
+    loadConfig(vars);
     // Vars go through a file, not the command line, so secrets do not show in `ps`.
     const envFile = path.join(stateDir, "worker.env");
     await writeFile(

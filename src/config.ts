@@ -23,7 +23,7 @@ const ConfigSchema = z.object({
   UPSTASH_REDIS_REST_URL: url("UPSTASH_REDIS_REST_URL"),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
-  TOLLGATE_ADMIN_TOKEN: z.string().min(16, "TOLLGATE_ADMIN_TOKEN must be at least 16 characters"),
+  TOLLGATE_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters"),
   FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   NEON_WS_PROXY: z.string().min(1).optional(),
   // Seals stored provider keys; defaults to the admin token (then rotating that means re-entering them).

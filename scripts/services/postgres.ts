@@ -257,7 +257,9 @@ export async function startPostgres(opts: { port: number; dir: string; persist: 
           await exited;
           clearTimeout(timer);
         }
-        if (!opts.persist) await rm(dir, { recursive: true, force: true });
+        // A throwaway cluster goes with the folder it was moved to, if it was.
+        if (!opts.persist)
+          await rm(dir === path.resolve(opts.dir) ? dir : path.dirname(dir), { recursive: true, force: true });
       })();
       return stopped;
     },
