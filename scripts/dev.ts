@@ -165,6 +165,9 @@ async function main() {
         `  gateway      ${info.gatewayUrl}`,
         `  admin token  ${info.adminToken}`,
         `  postgres     ${info.databaseUrl}`,
+        ...(stack.postgresDataDir.startsWith(stateDir)
+          ? []
+          : [`               data in ${stack.postgresDataDir} (the postgres user cannot enter this checkout)`]),
         `  redis        ${info.redisUrl}`,
         `  upstash REST ${info.upstashUrl}  (token ${info.upstashToken})`,
         `  written to   .tollgate/dev.json — Ctrl-C stops everything`,

@@ -29,6 +29,8 @@ export interface Stack {
   upstashToken: string;
   databaseUrl: string;
   postgresPort: number;
+  /** Where Postgres keeps its data (outside dataDir when the `postgres` user cannot reach it). */
+  postgresDataDir: string;
   /** NEON_WS_PROXY for the Worker. */
   neonWsProxy: string;
   /** The Worker vars that point at this stack. */
@@ -64,6 +66,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       upstashToken: token,
       databaseUrl: postgres.url,
       postgresPort: postgres.port,
+      postgresDataDir: postgres.dataDir,
       neonWsProxy: relay.proxy,
       workerVars: {
         UPSTASH_REDIS_REST_URL: upstash.url,
