@@ -3,7 +3,7 @@
  * quirks), not a folder of code: the code is per wire format (src/wire/openai, src/wire/anthropic)
  * and reads the quirks. Adding an OpenAI-compatible provider = one entry + one fixture.
  *
- * Quirks follow /work/shared/wire-formats.md (cited as §n / [S#]).
+ * Quirks follow docs/wire-formats.md (cited as §n / [S#]).
  */
 
 export type WireFormat = "openai" | "anthropic";

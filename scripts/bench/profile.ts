@@ -1,7 +1,7 @@
 /**
  * A CPU profile of a Worker on workerd, through the DevTools protocol of Miniflare's inspector:
  * Profiler.start, drive load, Profiler.stop. Self time is attributed to the bundle's modules
- * (esbuild writes a `// path/to/module.ts` line before each module's code, so a line number is
+ * (esbuild writes a `// <source path>` comment line before each module's code, so a line number is
  * enough to name the module) and to functions. The raw .cpuprofile is saved too (open it in
  * Chrome DevTools or speedscope for a flame graph).
  */

@@ -2,7 +2,7 @@
  * A local endpoint that speaks the Upstash Redis REST protocol to a real redis-server, so the
  * unmodified `@upstash/redis` client (and the Worker) run against it exactly as against Upstash.
  *
- * Protocol, as @upstash/redis 1.39 uses it (pkg/http.ts, pkg/pipeline.ts):
+ * Protocol, as @upstash/redis 1.39 uses it (its HTTP client and its pipeline, in node_modules/@upstash/redis):
  *   POST /            body ["SET","k","v"]            → 200 {"result": …} | 400 {"error": "ERR …"}
  *   POST /pipeline    body [["SET","k","v"],["GET","k"]] → 200 [{"result": …} | {"error": …}, …]
  *   POST /multi-exec  same body, run as MULTI … EXEC   → 200 [{"result": …} | {"error": …}, …],

@@ -20,7 +20,7 @@ export function str(v: unknown): string | null {
 }
 
 /**
- * wire-formats.md §1.1, "replace, never add": overlay `src` on `into`, field by field, recursing
+ * docs/wire-formats.md §1.1, "replace, never add": overlay `src` on `into`, field by field, recursing
  * into objects. A null or missing field never overwrites a value; a later value always does.
  * Arrays are replaced whole.
  */

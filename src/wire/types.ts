@@ -25,7 +25,7 @@ export interface RequestFacts {
   /**
    * false when the input can grow past the estimate in ways the body cannot show: files by
    * reference, previous_response_id / conversation state, server-side tools (web search results
-   * are input: Anthropic 2068 → 22397 observed, wire-formats.md §5). Cap the reservation at the
+   * are input: Anthropic 2068 → 22397 observed, docs/wire-formats.md §5). Cap the reservation at the
    * model's context window instead.
    */
   inputBounded?: boolean;

@@ -3,7 +3,7 @@
  * (the SDK's default: no stream_options) and JSON. For each: the client gets the provider's bytes
  * (minus the usage-only chunk when the gateway asked for it), the upstream got include_usage only
  * where the provider needs it, and the record holds the provider's usage under its quirks
- * (wire-formats.md §6–§14), mapped by hand and priced by src/pricing:
+ * (docs/wire-formats.md §6–§14), mapped by hand and priced by src/pricing:
  *   DeepSeek cache hit/miss · Gemini thoughts = total − prompt · xAI reasoning outside completion ·
  *   Groq usage repeated on one stream, counted once · OpenRouter SSE comments + stub usage chunk ·
  *   Perplexity cumulative usage on every chunk · Mistral/Together usage on the finish chunk, no opt-in ·

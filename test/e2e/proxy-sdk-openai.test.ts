@@ -3,7 +3,7 @@
  * not: the client receives exactly the bytes the provider double sends for the very request the
  * gateway made (compared with a direct replay of that request to the double; the double's generated
  * ids and clock fields are the only thing normalised, see normalizeIds), and the cost record holds
- * the usage the double reported, mapped by hand per wire-formats.md, priced with src/pricing.
+ * the usage the double reported, mapped by hand per docs/wire-formats.md, priced with src/pricing.
  */
 import type OpenAI from "openai";
 import { describe, expect, it } from "vitest";
@@ -130,7 +130,7 @@ describe("openai SDK through /proxy/openai", () => {
     expect(normalizeIds(got)).toBe(normalizeIds(withoutUsageOnlyEvents(asked.text)));
     // Compared with what the client would have got without the gateway (no opt-in): the same
     // events in the same order; the only difference is the `"usage":null` member the provider puts
-    // on every chunk of an opted-in stream (wire-formats.md §2), which the gateway passes through.
+    // on every chunk of an opted-in stream (docs/wire-formats.md §2), which the gateway passes through.
     const plain = await replay(up, sent);
     expect(plain.text).not.toContain('"usage"');
     expect(normalizeIds(got.replaceAll(',"usage":null', ""))).toBe(normalizeIds(plain.text));

@@ -2,7 +2,7 @@
  * Helpers for the proxy e2e suites (test/e2e/proxy-*.test.ts): SDK clients pointed at the gateway
  * that also keep the exact bytes they received, the provider double's request log and a direct
  * replay against the double, cost records, and the hand-written usage mappings the expected costs
- * are computed from (wire-formats.md, deliberately NOT src/wire's extractors).
+ * are computed from (docs/wire-formats.md, deliberately NOT src/wire's extractors).
  */
 import { randomUUID } from "node:crypto";
 import Anthropic from "@anthropic-ai/sdk";
@@ -286,7 +286,7 @@ export function expectPricedRecord(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Usage as the provider reported it → our buckets, by hand (wire-formats.md)
+// Usage as the provider reported it → our buckets, by hand (docs/wire-formats.md)
 // ---------------------------------------------------------------------------------------------
 
 type Obj = Record<string, unknown>;

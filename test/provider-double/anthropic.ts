@@ -1,6 +1,6 @@
 /**
  * Anthropic Messages: POST /v1/messages (JSON and SSE), POST /v1/messages/count_tokens, GET /v1/models.
- * Usage semantics per wire-formats.md §5: `input_tokens` excludes the cache counts; a stream gives
+ * Usage semantics per docs/wire-formats.md §5: `input_tokens` excludes the cache counts; a stream gives
  * input and the cache counts in `message_start` and the cumulative totals in `message_delta`.
  */
 import { generateOutput, groupTokens, newId, promptTokensAnthropic, seedText } from "./content";

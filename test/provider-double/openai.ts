@@ -1,7 +1,7 @@
 /**
  * OpenAI-format endpoints for every OpenAI-compatible style: chat/completions, completions,
  * embeddings, responses, models. The style decides the envelope of each chunk and, above all,
- * where a stream carries its usage (wire-formats.md §0 and §2–§14).
+ * where a stream carries its usage (docs/wire-formats.md §0 and §2–§14).
  */
 import {
   generateOutput,
@@ -342,7 +342,7 @@ export function chatCompletions(ctx: HandlerContext): Reply {
   return jsonReply(ctx, res);
 }
 
-/** Where each style puts usage in a chat stream — the heart of the double (wire-formats.md). */
+/** Where each style puts usage in a chat stream — the heart of the double (docs/wire-formats.md). */
 function chatStreamFrames(ctx: HandlerContext, out: Output, counts: Counts, id: string, created: number): string[] {
   const { style, body, ctl, model } = ctx;
   const so = (body.stream_options ?? {}) as Obj;

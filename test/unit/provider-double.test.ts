@@ -1,6 +1,6 @@
 /**
  * The provider double, driven by the real SDKs (openai, @anthropic-ai/sdk) to prove they accept
- * its output, and by raw fetch to pin each style's wire quirks (wire-formats.md).
+ * its output, and by raw fetch to pin each style's wire quirks (docs/wire-formats.md).
  */
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
@@ -419,7 +419,7 @@ describe("Anthropic via @anthropic-ai/sdk", () => {
   });
 });
 
-describe("provider styles (wire-formats.md)", () => {
+describe("provider styles (docs/wire-formats.md)", () => {
   const opt = { model: "m", stream_options: { include_usage: true } };
 
   it("every style's stream is accepted by the openai SDK", async () => {

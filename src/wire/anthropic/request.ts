@@ -28,7 +28,7 @@ export function anthropicRequestFacts(path: string, body: Json): RequestFacts {
 /**
  * The TTL the request's cache_control breakpoints ask for: "1h" when every one that sets a TTL
  * says 1h and at least one does; "5m" when any breakpoint exists otherwise; absent without any.
- * Used for cache writes the response does not split by TTL (wire-formats.md §5, a recommendation).
+ * Used for cache writes the response does not split by TTL (docs/wire-formats.md §5, a recommendation).
  */
 function cacheTtl(body: Json): "5m" | "1h" | undefined {
   let seen5m = false;

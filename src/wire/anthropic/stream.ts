@@ -1,5 +1,5 @@
 /**
- * Usage from an Anthropic Messages SSE stream (wire-formats.md §5 [S6][S9]).
+ * Usage from an Anthropic Messages SSE stream (docs/wire-formats.md §5 [S6][S9]).
  *
  *   message_start  → `.message.usage`: input, cache counts and TTL split, a partial output_tokens
  *   message_delta  → `.usage`, CUMULATIVE; may now also carry input, cache counts, server_tool_use

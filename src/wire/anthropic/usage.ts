@@ -1,5 +1,5 @@
 /**
- * Anthropic Messages usage → Usage. wire-formats.md §5 [S6][S8][S9]:
+ * Anthropic Messages usage → Usage. docs/wire-formats.md §5 [S6][S8][S9]:
  *
  *   inputTokens        = input_tokens (only the tokens after the last cache breakpoint [S8]:
  *                        cache reads and writes are NOT inside it, so nothing is subtracted)

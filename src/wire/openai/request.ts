@@ -1,6 +1,6 @@
 /**
  * OpenAI-format requests: which endpoint, the facts a budget reservation needs, and the one
- * rewrite the gateway makes (asking a stream for its usage, wire-formats.md §2 [S2]).
+ * rewrite the gateway makes (asking a stream for its usage, docs/wire-formats.md §2 [S2]).
  */
 import type { ProviderQuirks } from "../../providers";
 import { estimateInputTokens } from "../estimate";

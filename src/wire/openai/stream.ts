@@ -9,7 +9,7 @@
  * their format. Other events only have their delta text counted (for estimates if the usage never
  * comes), read with indexOf, not parsed.
  *
- * Rules (wire-formats.md §1): every event is checked for `usage`, `x_groq.usage` and, in Responses,
+ * Rules (docs/wire-formats.md §1): every event is checked for `usage`, `x_groq.usage` and, in Responses,
  * `response.usage` (§1.2) — never by choices.length; successive usage objects are overlaid field by
  * field, a null never replacing a number (§1.1), which also de-duplicates Groq's two copies (§1.3)
  * and keeps the last of cumulative counts. Mapping to Usage: ./usage.ts.

@@ -1,6 +1,6 @@
 /**
  * The client's copy of a stream whose usage the gateway asked for (stream_options.include_usage
- * injected, wire-formats.md §2): the provider's bytes exactly, minus the usage-only event — one
+ * injected, docs/wire-formats.md §2): the provider's bytes exactly, minus the usage-only event — one
  * `data: {…,"choices":[],"usage":{…}}` line and the blank line after it. Nothing else changes.
  *
  * An event is stripped only when it is a single `data:` line whose JSON has `choices` = [] AND a

@@ -2,7 +2,7 @@
  * OpenAI-format usage → the one Usage (src/usage.ts). Every OpenAI-compatible provider lands here;
  * what differs between them is data (ProviderQuirks) or a field only one of them sends.
  *
- * The mapping, with the section of /work/shared/wire-formats.md it follows:
+ * The mapping, with the section of docs/wire-formats.md it follows:
  *
  * Chat / legacy completions / embeddings (`prompt_tokens` shape), §2, §3 [S1][S4][S5]:
  *   P = prompt_tokens, C = completion_tokens, T = total_tokens
