@@ -18,6 +18,7 @@ import type { Crossing } from "../budgets";
 import { describePeriod, periodWindow } from "../budgets/periods";
 import { describeScope } from "../budgets/rules";
 import { type Config, type Env, sealingSecret } from "../config";
+import { nowMs } from "../lib/clock";
 import { decryptSecret } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { randomToken } from "../lib/ids";
@@ -151,7 +152,7 @@ export async function deliverAlerts(crossings: Crossing[], deps: DeliverDeps): P
 async function deliverOne(db: Db, channel: Channel, event: AlertEvent, deps: DeliverDeps): Promise<void> {
   const doFetch = deps.fetch ?? fetch;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? nowMs;
   const body = JSON.stringify(event);
   const deliveryId = `dlv_${randomToken(20)}`;
   let target: string;

@@ -6,8 +6,9 @@
  * stream instead — in the same Upstash round trip as the budget settle (the client pipelines
  * commands issued together) — and is batch-inserted from there:
  *   - every call also does SET NX on a "flush due" marker that lives RECORD_FLUSH_DELAY_MS; the call
- *     that creates it flushes the stream after that delay, so records reach Postgres within about a
- *     second with one Postgres connection per second, whatever the traffic;
+ *     that creates it flushes the stream after that delay, so records reach Postgres within about
+ *     half a second (a quarter of the 2 s the contract promises, leaving the rest to a busy
+ *     machine) with at most two Postgres connections a second, whatever the traffic;
  *   - the cron trigger flushes too (a flusher that died leaves its records in the stream, not lost);
  *   - Redis unreachable: the record is inserted into Postgres directly (with retries).
  * Inserts are idempotent on (account, request id), so flushing twice is harmless.
@@ -135,7 +136,7 @@ export interface RecordDeps {
 }
 
 /** Records reach Postgres within about this long after the call (plus the insert). */
-export const RECORD_FLUSH_DELAY_MS = 1000;
+export const RECORD_FLUSH_DELAY_MS = 500;
 const FLUSH_BATCH = 500;
 const FLUSH_MAX_BATCHES = 20;
 

@@ -65,7 +65,9 @@ beforeAll(async () => {
   await newAccount(t.db, A);
   await newAccount(t.db, B);
   const r = prng(7);
-  const hourAgo = new Date(Date.now() - 3_600_000);
+  // created_at is Postgres's clock (the refresh reads it by Postgres's now), so "an hour ago" is too.
+  const { rows } = await t.pool.query<{ at: Date }>("select now() - interval '1 hour' as at");
+  const hourAgo = rows[0]!.at;
   // Half created an hour ago (they go into usage_day_totals), half just now (the raw tail).
   for (let i = 0; i < 600; i++) seeded.push(randomRecord(r, A, hourAgo));
   // Boundaries: the last millisecond of Sunday 2026-03-01 and the first of Monday 2026-03-02.
