@@ -17,6 +17,8 @@ export const keyLimits = pgTable("key_limits", {
   /** null: no limit. */
   requestsPerMinute: integer("requests_per_minute"),
   tokensPerMinute: integer("tokens_per_minute"),
+  /** How long this key's calls wait for budget holds in flight, ms; null: the default (5 s). */
+  maxWaitMs: integer("max_wait_ms"),
   updatedAt: at("updated_at").notNull().defaultNow(),
 });
 

@@ -13,6 +13,8 @@ export const accounts = pgTable("accounts", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   retentionDays: integer("retention_days").notNull().default(90),
+  /** The account's price for models nothing else can price (nano-USD per Mtok); null: such calls are unpriced. */
+  unpricedFallback: jsonb("unpriced_fallback").$type<{ inputPerMTokNano: number; outputPerMTokNano: number }>(),
   createdAt: at("created_at").notNull().defaultNow(),
 });
 
@@ -66,6 +68,8 @@ export const budgetRules = pgTable(
     capNano: nano("cap_nano").notNull(),
     mode: text("mode").notNull().default("hard"),
     alertAt: jsonb("alert_at").$type<number[]>().notNull().default(sql`'[50,80,100]'::jsonb`),
+    /** Percent of the cap past which the rule's calls are admitted one at a time; null: never. */
+    throttleAt: integer("throttle_at"),
     createdAt: at("created_at").notNull().defaultNow(),
     updatedAt: at("updated_at").notNull().defaultNow(),
   },
@@ -137,6 +141,8 @@ export const requestRecords = pgTable(
     priceVersion: text("price_version"),
     ratesApplied: jsonb("rates_applied"),
     usageSource: text("usage_source").notNull(),
+    /** What priced the call: "catalog", "account" (its own rates), "fallback" (its price for unpriced models); null: unpriced. */
+    pricedBy: text("priced_by"),
     budgetChecked: boolean("budget_checked").notNull(),
     latencyMs: integer("latency_ms"),
     ttftMs: integer("ttft_ms"),

@@ -1,11 +1,12 @@
 /**
  * What the hot path needs to know about an account besides its budgets: stored provider
- * credentials (sealed), custom OpenAI/Anthropic-compatible providers, and negotiated prices.
+ * credentials (sealed), custom OpenAI/Anthropic-compatible providers, negotiated prices, and its
+ * price for models nothing else can price.
  * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
  * cached per isolate for a few seconds.
  */
 import { eq } from "drizzle-orm";
-import { priceOverrides, providerConfigs } from "../schema";
+import { accounts, priceOverrides, providerConfigs } from "../schema";
 import type { Db } from "./lib/db";
 import type { AccountPriceOverride, AccountRates } from "./pricing";
 
@@ -25,18 +26,32 @@ export interface PriceOverrideSetting {
   discountBasisPoints?: number;
 }
 
+/** The account's price for models nothing else can price, nano-USD per million tokens. */
+export interface UnpricedFallback {
+  inputPerMTokNano: number;
+  outputPerMTokNano: number;
+}
+
 export interface AccountSettings {
   accountId: string;
   providers: Record<string, ProviderSetting>;
   priceOverrides: PriceOverrideSetting[];
+  /** Absent: a model nothing can price is recorded unpriced, and refused under a hard budget. */
+  unpricedFallback?: UnpricedFallback;
 }
 
 export async function loadAccountSettings(db: Db, accountId: string): Promise<AccountSettings> {
-  const [providers, prices] = await Promise.all([
+  const [providers, prices, [account]] = await Promise.all([
     db.select().from(providerConfigs).where(eq(providerConfigs.accountId, accountId)),
     db.select().from(priceOverrides).where(eq(priceOverrides.accountId, accountId)),
+    db.select({ unpricedFallback: accounts.unpricedFallback }).from(accounts).where(eq(accounts.id, accountId)),
   ]);
-  const settings: AccountSettings = { accountId, providers: {}, priceOverrides: [] };
+  const settings: AccountSettings = {
+    accountId,
+    providers: {},
+    priceOverrides: [],
+    ...(account?.unpricedFallback ? { unpricedFallback: account.unpricedFallback } : {}),
+  };
   for (const p of providers) {
     settings.providers[p.provider] = {
       ...(p.apiKeyCiphertext ? { apiKeySealed: p.apiKeyCiphertext } : {}),

@@ -8,9 +8,10 @@
  * `*` rules of other periods still apply. A call with no value for a type (no tenant header) is
  * not under that type's rules.
  *
- * In Redis (tg:{acc}:rules, one hash per account) each field is one scope — `account|`,
+ * In Redis (tg:{acc}:rules:v2, one hash per account) each field is one scope — `account|`,
  * `tenant|acme`, `tenant|*` — and its value every rule of that scope, encoded for Lua:
- * `id,period,capNano,mode,pct:thresholdNano/pct:thresholdNano;id,…`. The admission script asks
+ * `id,period,capNano,mode,throttleNano,pct:thresholdNano/pct:thresholdNano;id,…` (throttleNano 0:
+ * no throttle). The admission script asks
  * for at most 13 fields with one HMGET (O(fields asked), not O(rules)), so an account with ten
  * thousand per-tenant rules costs a call no more than one with two. The field `__v` says the hash
  * is loaded; when it is missing (a new Redis, a flush, an eviction) the script answers
@@ -38,6 +39,11 @@ export interface BudgetRule {
   mode: Mode;
   /** Percent thresholds, ascending. */
   alertAt: number[];
+  /**
+   * Percent of the cap past which calls under this rule are admitted one at a time (no two holds
+   * at once), so the last of the budget is used exactly instead of refused in a burst; null: never.
+   */
+  throttleAt?: number | null;
 }
 
 /** Who a call is for: the account and key (from identify) and the attribution headers. */
@@ -77,7 +83,8 @@ export function thresholdNano(capNano: bigint, pct: number): bigint {
 
 export function encodeRule(rule: BudgetRule): string {
   const alerts = rule.alertAt.map((p) => `${p}:${thresholdNano(rule.capNano, p)}`).join("/");
-  return `${rule.id},${rule.period},${rule.capNano},${rule.mode},${alerts}`;
+  const throttle = rule.throttleAt ? thresholdNano(rule.capNano, rule.throttleAt) : 0n;
+  return `${rule.id},${rule.period},${rule.capNano},${rule.mode},${throttle},${alerts}`;
 }
 
 /** Every field of an account's rules hash (without `__v`). */

@@ -1,9 +1,92 @@
 /**
- * Every Lua script Tollgate runs, each beside its SHA-1 (see src/lib/redis.ts runScript). Money in
- * these scripts is integer nano-USD: Lua numbers are doubles and Redis truncates them, so nothing
- * here ever works with fractions.
+ * Every Lua script Tollgate runs, each beside its SHA-1 (run by src/lib/redis.ts runScript, which
+ * falls back from EVALSHA to EVAL). Money in these scripts is integer nano-USD: Lua numbers are
+ * doubles and Redis truncates them, so nothing here ever works with fractions (caps stay below
+ * 2^53, src/budgets/rules.ts MAX_CAP_NANO).
+ *
+ * Conventions, so a reader never counts positions:
+ *   - every KEYS and ARGV slot is named in a local at the top of its script;
+ *   - replies are flat name/value lists ({'status', 'ok', 'remaining', 12, …}), decoded by name in
+ *     src/budgets/replies.ts;
+ *   - times a Worker sends (now, hold expiries, waiter deadlines) are only compared with each
+ *     other; what Redis expires by itself gets a lifetime in seconds, never an instant, so a
+ *     Worker whose clock is off from Redis's cannot write a key that is already expired.
+ * The layout of the keys is in src/budgets/keys.ts; the protocol (hold, wait, settle, expiry) in
+ * src/budgets/README.md.
  */
 import type { LuaScript } from "../lib/redis";
+
+/**
+ * Lua shared by the budget scripts (pasted in front of each: a script cannot call another).
+ *
+ * rule_entry: one applicable rule as the scripts pass it around; its keys derive from the prefix.
+ * sweep: holds whose Worker never settled stop counting at their expiry.
+ * standing: where a call of cost `worst` stands against one hard rule — 'over_cap' (its worst case
+ *   alone is more than the cap), 'cap' (settled spend + worst case > cap: it cannot fit this
+ *   period even if every hold in flight came back at zero), 'in_flight' (it fits once holds in
+ *   flight settle), 'throttled' (past the rule's throttle mark calls go one at a time), or nil
+ *   (it fits now).
+ * hold: reserve `worst` on a rule for a ticket until `expiresAt`.
+ * drop_waiter: a waiting call leaves every queue it stood in.
+ */
+const COMMON = `
+local function rule_entry(P, id, pk, member, cap, throttle, life)
+  local base = id .. ':' .. pk
+  return {id = id, pk = pk, member = member, cap = tonumber(cap), throttle = tonumber(throttle), life = life,
+    bs = P .. 'bs:' .. base, br = P .. 'br:' .. base, bz = P .. 'bz:' .. base,
+    bq = P .. 'bq:' .. base .. ':' .. member}
+end
+
+local function sweep(e, now)
+  local expired = redis.call('ZRANGEBYSCORE', e.bz, '-inf', now)
+  if #expired == 0 then return end
+  for _, m in ipairs(expired) do
+    local amt, mem = string.match(m, '^[^|]*|(%d+)|(.*)$')
+    if amt and redis.call('HINCRBY', e.br, mem, -tonumber(amt)) <= 0 then redis.call('HDEL', e.br, mem) end
+  end
+  redis.call('ZREMRANGEBYSCORE', e.bz, '-inf', now)
+end
+
+local function counters(e)
+  return tonumber(redis.call('HGET', e.bs, e.member) or '0'), tonumber(redis.call('HGET', e.br, e.member) or '0')
+end
+
+local function standing(e, spent, reserved, worst)
+  if worst > e.cap then return 'over_cap' end
+  if spent + worst > e.cap then return 'cap' end
+  if spent + reserved + worst > e.cap then return 'in_flight' end
+  if e.throttle > 0 and reserved > 0 and spent + reserved >= e.throttle then return 'throttled' end
+  return nil
+end
+
+local function hold(e, ticket, worstStr, expiresAt)
+  redis.call('ZADD', e.bz, expiresAt, ticket .. '|' .. worstStr .. '|' .. e.member)
+  redis.call('HINCRBY', e.br, e.member, tonumber(worstStr))
+  redis.call('EXPIRE', e.bz, e.life)
+  redis.call('EXPIRE', e.br, e.life)
+end
+
+local function waiter_rules(P, w)
+  local list = {}
+  for i = 1, tonumber(w.n or '0') do
+    list[i] = rule_entry(P, w['i' .. i], w['p' .. i], w['m' .. i], w['c' .. i], w['t' .. i], w['l' .. i])
+  end
+  return list
+end
+
+local function drop_waiter(P, ticket, rules)
+  for _, e in ipairs(rules) do redis.call('ZREM', e.bq, ticket) end
+  redis.call('DEL', P .. 'bw:' .. ticket)
+end
+
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+`;
 
 /** /health: proves the script path (EVALSHA → EVAL) and returns the server clock (seconds). */
 export const HEALTH_SCRIPT: LuaScript = {
@@ -12,29 +95,40 @@ export const HEALTH_SCRIPT: LuaScript = {
   sha1: "937f606f926ae44e175e50b0b599db430f06ac6e",
 };
 
-/** ADMIT: key check, per-key rate limits, every applicable budget rule checked and the worst case reserved on all hard rules at once — or one refusal. */
+/**
+ * ADMIT: the key check, per-key rate limits, and every applicable budget rule checked — then the
+ * worst case held on all hard rules at once, or the call queued to wait for holds in flight, or
+ * one refusal. A waiter's last attempt (`final`) first takes a hand-off a settle left it.
+ */
 export const ADMIT_SCRIPT: LuaScript = {
   name: "admit",
-  source: `-- ADMIT: one call before forwarding. KEYS: 1 gateway key hash, 2 the account's rules hash,
--- 3/4 requests-per-minute window (current/previous), 5/6 tokens-per-minute window (current/previous).
--- ARGV: 1 now ms, 2 reservation id, 3 worst-case nano (integer string), 4 estimated tokens,
--- 5 reservation expiry ms, 6 account key prefix "tg:{acc}:", 7 ms elapsed in the rate window,
--- 8..13 day/week/month period key and counter lifetime (s from now), 14 lifetime (s) of "total"
--- reservation sets, 15 n, then n pairs (scope type, value). Times a Worker sends (now, reservation
--- expiry) are only compared with each other; what Redis expires by itself gets a lifetime, never
--- an instant, so a Worker clock skewed from Redis's cannot write a key that is already expired.
-local key = redis.call('HMGET', KEYS[1], 'id', 'revoked', 'lim', 'rpm', 'tpm')
-if not key[1] or not key[3] then return {'key_unknown'} end
-if key[2] == '1' then return {'key_revoked'} end
-
-local now = tonumber(ARGV[1])
-local worst = tonumber(ARGV[3])
-local tokens = tonumber(ARGV[4])
-local elapsed = tonumber(ARGV[7])
-local W = 60000
+  source: `-- ADMIT (src/budgets/admit.ts)
+local keyHash = KEYS[1]       -- the gateway key's hash: id, revoked, lim, rpm, tpm, mw
+local rulesKey = KEYS[2]      -- the account's rules hash (src/budgets/rules.ts)
+local rpmKey, rpmPrevKey = KEYS[3], KEYS[4]   -- requests this minute / the previous minute
+local tpmKey, tpmPrevKey = KEYS[5], KEYS[6]   -- tokens this minute / the previous minute
+local now = tonumber(ARGV[1])                 -- the Worker's clock, ms
+local ticket = ARGV[2]                        -- the reservation id, also the waiter's ticket
+local worstStr = ARGV[3]                      -- the call's worst case, nano-USD
+local worst = tonumber(worstStr)
+local tokens = tonumber(ARGV[4])              -- tokens counted against tokens-per-minute now
+local holdMs = tonumber(ARGV[5])              -- how long a hold counts without a settle
+local P = ARGV[6]                             -- the account's key prefix, "tg:{acc}:"
+local elapsed = tonumber(ARGV[7])             -- ms into the current rate-limit minute
+local periodKey = {day = ARGV[8], week = ARGV[10], month = ARGV[12], total = 'total'}
+local periodLife = {day = ARGV[9], week = ARGV[11], month = ARGV[13], total = ARGV[14]}  -- seconds
+local waitArg = tonumber(ARGV[15])            -- ms this call may wait; -1: the key's own setting
+local unpriced = ARGV[16] == '1'              -- nothing can price the model
+local final = ARGV[17] == '1'                 -- a waiter's last attempt: never waits again
+local n = tonumber(ARGV[18])                  -- then n pairs: scope type, value
+local DEFAULT_WAIT_MS, MAX_WAITERS, W = 5000, 1000, 60000
+${COMMON}
+local key = redis.call('HMGET', keyHash, 'id', 'revoked', 'lim', 'rpm', 'tpm', 'mw')
+if not key[1] or not key[3] then return {'status', 'key_unknown'} end
+if key[2] == '1' then return {'status', 'key_revoked'} end
 
 -- Sliding window counter: the previous minute weighs what is left of it, so a burst across a
--- minute boundary cannot reach twice the limit (a fixed window allows that). Returns nil or ms to wait.
+-- minute boundary cannot reach twice the limit. Returns nil, or ms to wait (-1: never fits).
 local function limited(limit, curKey, prevKey, cost)
   if limit <= 0 then return nil end
   local cur = tonumber(redis.call('GET', curKey) or '0')
@@ -56,19 +150,21 @@ end
 
 local rpm = tonumber(key[4] or '0') or 0
 local tpm = tonumber(key[5] or '0') or 0
-local wait = limited(rpm, KEYS[3], KEYS[4], 1)
-if wait then return {'rate_limited', 'rpm', rpm, wait} end
-if tokens > 0 then
-  wait = limited(tpm, KEYS[5], KEYS[6], tokens)
-  if wait then return {'rate_limited', 'tpm', tpm, wait} end
+-- A waiter's last attempt was counted when it first arrived.
+if not final then
+  local wait = limited(rpm, rpmKey, rpmPrevKey, 1)
+  if wait then return {'status', 'rate_limited', 'limit', 'rpm', 'limit_value', rpm, 'wait_ms', wait} end
+  if tokens > 0 then
+    wait = limited(tpm, tpmKey, tpmPrevKey, tokens)
+    if wait then return {'status', 'rate_limited', 'limit', 'tpm', 'limit_value', tpm, 'wait_ms', wait} end
+  end
 end
 
 -- Every rule that applies, with one HMGET: per scope type its own field and its "*" field.
-local n = tonumber(ARGV[15])
 local fields = {'__v'}
 local scopes = {}
 for i = 1, n do
-  local s = {t = ARGV[14 + 2 * i], v = ARGV[15 + 2 * i]}
+  local s = {t = ARGV[17 + 2 * i], v = ARGV[18 + 2 * i]}
   if s.t == 'account' then
     fields[#fields + 1] = 'account|'
     s.own = #fields
@@ -82,22 +178,20 @@ for i = 1, n do
   end
   scopes[i] = s
 end
-local got = redis.call('HMGET', KEYS[2], unpack(fields))
-if not got[1] then return {'rules_unknown'} end
+local got = redis.call('HMGET', rulesKey, unpack(fields))
+if not got[1] then return {'status', 'rules_unknown'} end
 
-local pk = {day = ARGV[8], week = ARGV[10], month = ARGV[12], total = 'total'}
-local px = {day = ARGV[9], week = ARGV[11], month = ARGV[13], total = '0'}
-local P = ARGV[6]
-local entries = {}
+local entries, hard = {}, {}
 local function add(encoded, s, scopeId, member, skip)
   local periods = {}
   for r in string.gmatch(encoded, '[^;]+') do
-    local id, period, cap, mode, alerts = string.match(r, '^([^,]*),([^,]*),([^,]*),([^,]*),(.*)$')
-    if id and pk[period] and not (skip and skip[period]) then
+    local id, period, cap, mode, throttle, alerts = string.match(r, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),(.*)$')
+    if id and periodKey[period] and not (skip and skip[period]) then
       periods[period] = true
-      local base = id .. ':' .. pk[period]
-      entries[#entries + 1] = {id = id, t = s.t, scopeId = scopeId, v = s.v, member = member, period = period,
-        cap = cap, mode = mode, alerts = alerts, bz = P .. 'bz:' .. base, br = P .. 'br:' .. base}
+      local e = rule_entry(P, id, periodKey[period], member, cap, throttle, periodLife[period])
+      e.t, e.scopeId, e.v, e.period, e.mode, e.alerts = s.t, scopeId, s.v, period, mode, alerts
+      entries[#entries + 1] = e
+      if mode == 'hard' then hard[#hard + 1] = e end
     end
   end
   return periods
@@ -109,154 +203,256 @@ for _, s in ipairs(scopes) do
   if s.any and got[s.any] then add(got[s.any], s, '*', s.v, own) end
 end
 
--- Check every hard rule first; nothing is written unless all of them admit the call.
-local remaining = -1
-for _, e in ipairs(entries) do
-  if e.mode == 'hard' then
-    local cap = tonumber(e.cap)
-    -- Reservations whose Worker never settled stop counting at their expiry.
-    local expired = redis.call('ZRANGEBYSCORE', e.bz, '-inf', now)
-    if #expired > 0 then
-      for _, m in ipairs(expired) do
-        local amt, mem = string.match(m, '^[^|]*|(%d+)|(.*)$')
-        if amt and redis.call('HINCRBY', e.br, mem, -tonumber(amt)) <= 0 then redis.call('HDEL', e.br, mem) end
-      end
-      redis.call('ZREMRANGEBYSCORE', e.bz, '-inf', now)
-    end
-    local spent = tonumber(redis.call('HGET', P .. 'bs:' .. e.id .. ':' .. pk[e.period], e.member) or '0')
-    local reserved = tonumber(redis.call('HGET', e.br, e.member) or '0')
-    if worst > cap or spent + reserved + worst > cap then
-      local why = 'cap'
-      if worst > cap then why = 'over_cap' end
-      return {'denied', e.id, e.t, e.scopeId, e.v, e.period, pk[e.period], e.cap, spent, reserved, why}
-    end
-    local left = cap - spent - reserved - worst
-    if remaining < 0 or left < remaining then remaining = left end
+local function describe(e)
+  return {'rule', e.id, 'scope_type', e.t, 'scope_id', e.scopeId, 'value', e.v, 'member', e.member,
+    'period', e.period, 'period_key', e.pk, 'cap', e.cap, 'mode', e.mode, 'alerts', e.alerts}
+end
+local function entry_list()
+  local out = {}
+  for i, e in ipairs(entries) do out[i] = describe(e) end
+  return out
+end
+local function remaining()
+  local least = -1
+  for _, e in ipairs(hard) do
+    local spent, reserved = counters(e)
+    local left = e.cap - spent - reserved
+    if least < 0 or left < least then least = left end
+  end
+  return least
+end
+
+-- A waiter's last attempt: a settle may have handed it a hold already; else it leaves the queues.
+if final then
+  local woke = redis.call('LPOP', P .. 'bk:' .. ticket)
+  if woke == 'ok' then return {'status', 'ok', 'remaining', remaining(), 'handed_off', 1, 'entries', entry_list()} end
+  local w = hash(P .. 'bw:' .. ticket)
+  if w then drop_waiter(P, ticket, waiter_rules(P, w)) end
+end
+
+if unpriced and #hard > 0 then
+  local reply = {'status', 'unpriced'}
+  for _, x in ipairs(describe(hard[1])) do reply[#reply + 1] = x end
+  return reply
+end
+
+-- Check every hard rule first; nothing is written unless all of them admit the call. A rule that
+-- can never fit refuses at once; one that fits once holds in flight settle makes the call wait.
+local blocked, blockedWhy
+for _, e in ipairs(hard) do
+  sweep(e, now)
+  local spent, reserved = counters(e)
+  local why = standing(e, spent, reserved, worst)
+  if why == 'over_cap' or why == 'cap' then
+    local reply = {'status', 'denied', 'reason', why, 'spent', spent, 'reserved', reserved, 'throttle', e.throttle}
+    for _, x in ipairs(describe(e)) do reply[#reply + 1] = x end
+    return reply
+  end
+  if why and not blocked then blocked, blockedWhy = e, why end
+end
+
+local function count_rates()
+  if rpm > 0 then
+    redis.call('INCR', rpmKey)
+    redis.call('PEXPIRE', rpmKey, 2 * W)
+  end
+  if tpm > 0 and tokens > 0 then
+    redis.call('INCRBY', tpmKey, tokens)
+    redis.call('PEXPIRE', tpmKey, 2 * W)
   end
 end
 
--- Reserve the worst case on every hard rule at once. Member: "<reservation id>|<amount>|<member>".
-for _, e in ipairs(entries) do
-  if e.mode == 'hard' then
-    redis.call('ZADD', e.bz, ARGV[5], ARGV[2] .. '|' .. ARGV[3] .. '|' .. e.member)
-    redis.call('HINCRBY', e.br, e.member, worst)
-    local x = px[e.period]
-    if x == '0' then x = ARGV[14] end
-    redis.call('EXPIRE', e.bz, x)
-    redis.call('EXPIRE', e.br, x)
+if blocked then
+  local spent, reserved = counters(blocked)
+  local waitMs = waitArg
+  if waitMs < 0 then waitMs = tonumber(key[6] or '') or DEFAULT_WAIT_MS end
+  if final or waitMs <= 0 or redis.call('ZCARD', blocked.bq) >= MAX_WAITERS then
+    local reply = {'status', 'denied', 'reason', blockedWhy, 'spent', spent, 'reserved', reserved,
+      'throttle', blocked.throttle}
+    for _, x in ipairs(describe(blocked)) do reply[#reply + 1] = x end
+    return reply
   end
-end
-if rpm > 0 then
-  redis.call('INCR', KEYS[3])
-  redis.call('PEXPIRE', KEYS[3], 2 * W)
-end
-if tpm > 0 and tokens > 0 then
-  redis.call('INCRBY', KEYS[5], tokens)
-  redis.call('PEXPIRE', KEYS[5], 2 * W)
+  -- Wait: a waiter record a settle can hand a hold to, and the ticket in every hard rule's queue.
+  local bw = P .. 'bw:' .. ticket
+  local record = {'worst', worstStr, 'hold_ms', holdMs, 'deadline', now + waitMs, 'n', #hard}
+  for i, e in ipairs(hard) do
+    for _, x in ipairs({'i' .. i, e.id, 'p' .. i, e.pk, 'm' .. i, e.member, 'c' .. i, e.cap, 't' .. i, e.throttle,
+      'l' .. i, e.life}) do record[#record + 1] = x end
+  end
+  redis.call('HSET', bw, unpack(record))
+  local life = math.ceil(waitMs / 1000) + 60
+  redis.call('EXPIRE', bw, life)
+  for _, e in ipairs(hard) do
+    redis.call('ZADD', e.bq, now, ticket)
+    redis.call('EXPIRE', e.bq, life)
+  end
+  count_rates()
+  local reply = {'status', 'wait', 'wait_ms', waitMs, 'reason', blockedWhy, 'spent', spent, 'reserved', reserved,
+    'throttle', blocked.throttle, 'entries', entry_list()}
+  for _, x in ipairs(describe(blocked)) do reply[#reply + 1] = x end
+  return reply
 end
 
-local out = {}
-for i, e in ipairs(entries) do
-  out[i] = {e.id, e.t, e.scopeId, e.v, e.member, e.period, pk[e.period], e.cap, e.mode, e.alerts}
-end
-return {'ok', remaining, out}
+-- Hold the worst case on every hard rule at once. Member: "<ticket>|<amount>|<member>".
+for _, e in ipairs(hard) do hold(e, ticket, worstStr, now + holdMs) end
+if not final then count_rates() end
+return {'status', 'ok', 'remaining', remaining(), 'entries', entry_list()}
 `,
-  sha1: "759c9ab76e1e976d8ad7ded59005bb57ecaae3d2",
+  sha1: "6b3e8aaf493ecc980676f7dd7270e47c5371bcd2",
 };
 
-/** SETTLE: drop the reservation, add the actual cost on every rule, return the thresholds crossed for the first time this period. Idempotent per reservation id. */
+/**
+ * SETTLE: drop the hold, add the actual cost on every rule, return the thresholds crossed for the
+ * first time this period — then hand the room the hold leaves to the calls waiting on those rules,
+ * oldest first. Idempotent per reservation id.
+ */
 export const SETTLE_SCRIPT: LuaScript = {
   name: "settle",
-  source: `-- SETTLE: one call after the response. KEYS: 1 the reservation's settled marker, 2 the
--- tokens-per-minute window the call was counted in. ARGV: 1 reservation id, 2 reserved nano
--- (the string admit used), 3 actual nano, 4 marker TTL s, 5 token correction (actual - estimated),
--- 6 account key prefix, 7 n, then per rule: id, member, period key, mode, alerts, counter lifetime
--- (s from now, "0" = keep forever).
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return {'duplicate'} end
-local actual = tonumber(ARGV[3])
-local delta = tonumber(ARGV[5])
-if delta ~= 0 and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[2], delta) end
-local P = ARGV[6]
-local crossed = {}
-for i = 0, tonumber(ARGV[7]) - 1 do
-  local o = 8 + i * 6
-  local id, member, pk, mode, alerts, x = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5]
-  local base = id .. ':' .. pk
-  -- An expired reservation was already subtracted when it was swept: ZREM says whether it is ours to drop.
-  if mode == 'hard' and redis.call('ZREM', P .. 'bz:' .. base, ARGV[1] .. '|' .. ARGV[2] .. '|' .. member) == 1 then
-    local br = P .. 'br:' .. base
-    if redis.call('HINCRBY', br, member, -tonumber(ARGV[2])) <= 0 then redis.call('HDEL', br, member) end
+  source: `-- SETTLE (src/budgets/settle.ts)
+local settledKey = KEYS[1]          -- set once: a retried settle is a no-op
+local tpmKey = KEYS[2]              -- the tokens-per-minute window the call was counted in
+local ticket = ARGV[1]              -- the reservation id
+local heldStr = ARGV[2]             -- exactly what admit held (the string it used)
+local actual = tonumber(ARGV[3])    -- the call's actual cost, nano-USD
+local markLife = ARGV[4]            -- seconds the settled marker lives
+local tokenDelta = tonumber(ARGV[5])  -- actual tokens − estimated
+local P = ARGV[6]                   -- the account's key prefix
+local now = tonumber(ARGV[7])       -- the Worker's clock, ms
+local n = tonumber(ARGV[8])         -- then per rule: id, member, period key, mode, alerts, counter lifetime (s, "0" = forever)
+-- Per freed rule, waiters are looked at oldest first until LATER of them still do not fit (the
+-- ones that never will, or whose wait is over, are answered and leave: they do not count), and
+-- never more than SCAN in all, which bounds the script.
+local LATER, SCAN = 32, 1000
+${COMMON}
+if not redis.call('SET', settledKey, '1', 'NX', 'EX', markLife) then return {'status', 'duplicate'} end
+if tokenDelta ~= 0 and redis.call('EXISTS', tpmKey) == 1 then redis.call('INCRBY', tpmKey, tokenDelta) end
+
+local crossed, freed = {}, {}
+for i = 0, n - 1 do
+  local o = 9 + i * 6
+  local id, member, pk, mode, alerts, life = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5]
+  local e = rule_entry(P, id, pk, member, 0, 0, life)
+  -- An expired hold was already subtracted when it was swept: ZREM says whether it is ours to drop.
+  if mode == 'hard' then
+    if redis.call('ZREM', e.bz, ticket .. '|' .. heldStr .. '|' .. member) == 1 then
+      if redis.call('HINCRBY', e.br, member, -tonumber(heldStr)) <= 0 then redis.call('HDEL', e.br, member) end
+    end
+    freed[#freed + 1] = e
   end
-  local bs = P .. 'bs:' .. base
-  local spent = redis.call('HINCRBY', bs, member, actual)
-  if x ~= '0' then redis.call('EXPIRE', bs, x) end
+  local spent = redis.call('HINCRBY', e.bs, member, actual)
+  if life ~= '0' then redis.call('EXPIRE', e.bs, life) end
   for pct, amt in string.gmatch(alerts, '(%d+):(%d+)') do
     if spent >= tonumber(amt) then
-      local mk = P .. 'ba:' .. base .. ':' .. pct .. ':' .. member
+      local mk = P .. 'ba:' .. id .. ':' .. pk .. ':' .. pct .. ':' .. member
       local set
-      if x ~= '0' then set = redis.call('SET', mk, '1', 'NX', 'EX', x) else set = redis.call('SET', mk, '1', 'NX') end
-      if set then crossed[#crossed + 1] = {id, member, pk, tonumber(pct), spent} end
+      if life ~= '0' then set = redis.call('SET', mk, '1', 'NX', 'EX', life) else set = redis.call('SET', mk, '1', 'NX') end
+      if set then crossed[#crossed + 1] = {'rule', id, 'member', member, 'period_key', pk, 'pct', tonumber(pct), 'spent', spent} end
     end
   end
 end
-return {'ok', crossed}
+
+-- Hand-off: the waiters of each freed rule, oldest first, get a hold as soon as every hard rule
+-- they are under has room (and are told at once when one of them never will). Each is woken by a
+-- push to its own list, which its Worker is blocked on (BLPOP): no polling.
+local handed = 0
+local function wake(t, what)
+  local bk = P .. 'bk:' .. t
+  redis.call('RPUSH', bk, what)
+  redis.call('EXPIRE', bk, 60)
+end
+for _, q in ipairs(freed) do
+  local later = 0
+  for _, t in ipairs(redis.call('ZRANGE', q.bq, 0, SCAN - 1)) do
+    if later >= LATER then break end
+    local w = hash(P .. 'bw:' .. t)
+    if not w then
+      redis.call('ZREM', q.bq, t)
+    else
+      local rules = waiter_rules(P, w)
+      local worst = tonumber(w.worst)
+      local verdict = 'fits'
+      if tonumber(w.deadline) < now then verdict = 'expired' end
+      if verdict == 'fits' then
+        for _, e in ipairs(rules) do
+          sweep(e, now)
+          local spent, reserved = counters(e)
+          local why = standing(e, spent, reserved, worst)
+          if why == 'over_cap' or why == 'cap' then verdict = 'denied' break end
+          if why then verdict = 'later' end
+        end
+      end
+      if verdict == 'fits' then
+        for _, e in ipairs(rules) do hold(e, t, w.worst, now + tonumber(w.hold_ms)) end
+        drop_waiter(P, t, rules)
+        wake(t, 'ok')
+        handed = handed + 1
+      elseif verdict == 'later' then
+        later = later + 1
+      else
+        drop_waiter(P, t, rules)
+        wake(t, verdict)
+      end
+    end
+  end
+end
+return {'status', 'ok', 'handed_off', handed, 'crossed', crossed}
 `,
-  sha1: "cc6f67bba819c914eba474a93d18fb8ea43ed31d",
+  sha1: "fdcb73f2992fa9bca5a8e66b84eb16b6f7e742ff",
 };
 
-/** STATUS: exact spent and reserved per rule for the APIs. */
+/** STATUS: exact spent and reserved of rules for the APIs (expired holds swept first). */
 export const STATUS_SCRIPT: LuaScript = {
   name: "budget-status",
-  source: `-- STATUS: exact spent and reserved of rules for the APIs (expired reservations swept first).
--- ARGV: 1 now ms, 2 account key prefix, 3 n, then per rule: id, period key, member ("_", or "*" = every value).
-local now = tonumber(ARGV[1])
-local P = ARGV[2]
+  source: `-- STATUS (src/budgets/status.ts)
+local now = tonumber(ARGV[1])   -- the Worker's clock, ms
+local P = ARGV[2]               -- the account's key prefix
+local n = tonumber(ARGV[3])     -- then per rule: id, period key, member ("_", or "*" = every value)
+${COMMON}
 local out = {}
-for i = 0, tonumber(ARGV[3]) - 1 do
+for i = 0, n - 1 do
   local id, pk, member = ARGV[4 + i * 3], ARGV[5 + i * 3], ARGV[6 + i * 3]
-  local base = id .. ':' .. pk
-  local bz, br, bs = P .. 'bz:' .. base, P .. 'br:' .. base, P .. 'bs:' .. base
-  local expired = redis.call('ZRANGEBYSCORE', bz, '-inf', now)
-  if #expired > 0 then
-    for _, m in ipairs(expired) do
-      local amt, mem = string.match(m, '^[^|]*|(%d+)|(.*)$')
-      if amt and redis.call('HINCRBY', br, mem, -tonumber(amt)) <= 0 then redis.call('HDEL', br, mem) end
-    end
-    redis.call('ZREMRANGEBYSCORE', bz, '-inf', now)
-  end
+  local e = rule_entry(P, id, pk, member, 0, 0, '0')
+  sweep(e, now)
   if member == '*' then
-    out[#out + 1] = {redis.call('HGETALL', bs), redis.call('HGETALL', br)}
+    out[#out + 1] = {'spent', redis.call('HGETALL', e.bs), 'reserved', redis.call('HGETALL', e.br)}
   else
-    out[#out + 1] = {{member, redis.call('HGET', bs, member) or '0'}, {member, redis.call('HGET', br, member) or '0'}}
+    local spent, reserved = counters(e)
+    out[#out + 1] = {'spent', {member, spent}, 'reserved', {member, reserved}}
   end
 end
 return out
 `,
-  sha1: "64f9e10f69be8f46be1dd8374653bbce59b17c28",
+  sha1: "e3640c911b7a6ef20d0f672e022a14383f5d6f1c",
 };
 
 /** RULES_LOAD: rebuild an account's rules hash from Postgres (after a miss). */
 export const RULES_LOAD_SCRIPT: LuaScript = {
   name: "rules-load",
-  source: `-- RULES_LOAD: replace an account's rules hash. KEYS: 1 rules hash. ARGV: 1 stamp, then field/value pairs.
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '__v', ARGV[1])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  source: `-- RULES_LOAD: replace an account's rules hash.
+local rulesKey = KEYS[1]   -- the account's rules hash
+local stamp = ARGV[1]      -- written to __v: the hash is loaded
+-- then field/value pairs
+redis.call('DEL', rulesKey)
+redis.call('HSET', rulesKey, '__v', stamp)
+for i = 2, #ARGV, 2 do redis.call('HSET', rulesKey, ARGV[i], ARGV[i + 1]) end
 return 1
 `,
-  sha1: "7990252a481118b642d6542cb5a60d5f5666378a",
+  sha1: "e7e0fb698de0a98da6d62456d71a5d3d08070713",
 };
 
 /** RULES_PUT: rewrite one scope's rules after an admin change. */
 export const RULES_PUT_SCRIPT: LuaScript = {
   name: "rules-put",
-  source: `-- RULES_PUT: rewrite one scope's field after an admin change, only in a loaded hash (an unloaded
--- one is rebuilt whole from Postgres by the next call). KEYS: 1 rules hash. ARGV: 1 field, 2 value ("" = none).
-if redis.call('HEXISTS', KEYS[1], '__v') == 0 then return 0 end
-if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+  source: `-- RULES_PUT: rewrite one scope's field, only in a loaded hash (an unloaded one is rebuilt whole
+-- from Postgres by the next call).
+local rulesKey = KEYS[1]   -- the account's rules hash
+local field = ARGV[1]      -- the scope's field, e.g. "tenant|acme"
+local value = ARGV[2]      -- its encoded rules; "" = none left
+if redis.call('HEXISTS', rulesKey, '__v') == 0 then return 0 end
+if value == '' then redis.call('HDEL', rulesKey, field) else redis.call('HSET', rulesKey, field, value) end
 return 1
 `,
-  sha1: "0bd65e768e96146a5616ab3f13ad2f023581b77b",
+  sha1: "758aee90c2b00707436bdabc7bc5f94eb6e183f8",
 };
 
 export const ALL_SCRIPTS: LuaScript[] = [

@@ -6,6 +6,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { runScript } from "../lib/redis";
 import { budgetKeys } from "./keys";
 import { type PeriodWindow, periodWindow } from "./periods";
+import { named } from "./replies";
 import type { BudgetRule } from "./rules";
 import { STATUS_SCRIPT } from "./scripts";
 
@@ -25,9 +26,9 @@ export interface RuleStatus {
   members?: MemberStatus[];
 }
 
-function pairs(flat: string[]): Map<string, bigint> {
+function pairs(flat: string[] | undefined): Map<string, bigint> {
   const m = new Map<string, bigint>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, BigInt(flat[i + 1]!));
+  for (let i = 0; i + 1 < (flat?.length ?? 0); i += 2) m.set(String(flat![i]), BigInt(flat![i + 1]!));
   return m;
 }
 
@@ -49,11 +50,11 @@ export async function budgetStatus(
   rules.forEach((r, i) => {
     args.push(r.id, windows[i]!.key, r.scopeId === "*" ? (only[r.id] ?? "*") : "_");
   });
-  const reply = await runScript<[string[], string[]][]>(redis, STATUS_SCRIPT, [], args);
+  const reply = await runScript<unknown[]>(redis, STATUS_SCRIPT, [], args);
   rules.forEach((r, i) => {
-    const [spentFlat, reservedFlat] = reply[i] ?? [[], []];
-    const spent = pairs(spentFlat);
-    const reserved = pairs(reservedFlat);
+    const counters = named(reply[i]);
+    const spent = pairs(counters.spent as string[]);
+    const reserved = pairs(counters.reserved as string[]);
     if (r.scopeId !== "*") {
       out.set(r.id, { window: windows[i]!, spentNano: spent.get("_") ?? 0n, reservedNano: reserved.get("_") ?? 0n });
       return;

@@ -25,6 +25,7 @@ export function ruleFromRow(row: typeof budgetRules.$inferSelect): BudgetRule {
     capNano: row.capNano,
     mode: row.mode as Mode,
     alertAt: [...row.alertAt].sort((a, b) => a - b),
+    throttleAt: row.throttleAt ?? null,
   };
 }
 
@@ -88,6 +89,7 @@ export async function loadKeyIntoRedis(redis: Redis, db: Db, keyHash: string): P
     revoked: row.key.revokedAt ? "1" : "0",
     rpm: String(row.limits?.requestsPerMinute ?? 0),
     tpm: String(row.limits?.tokensPerMinute ?? 0),
+    mw: row.limits?.maxWaitMs === null || row.limits?.maxWaitMs === undefined ? "" : String(row.limits.maxWaitMs),
     lim: "1",
   });
   return true;
@@ -97,13 +99,14 @@ export async function loadKeyIntoRedis(redis: Redis, db: Db, keyHash: string): P
 export async function writeKeyLimitsToRedis(
   redis: Redis,
   keyHash: string,
-  limits: { requestsPerMinute: number | null; tokensPerMinute: number | null },
+  limits: { requestsPerMinute: number | null; tokensPerMinute: number | null; maxWaitMs?: number | null },
 ): Promise<void> {
   const key = redisKeys.gatewayKey(keyHash);
   if (!(await redis.exists(key))) return;
   await redis.hset(key, {
     rpm: String(limits.requestsPerMinute ?? 0),
     tpm: String(limits.tokensPerMinute ?? 0),
+    mw: limits.maxWaitMs === null || limits.maxWaitMs === undefined ? "" : String(limits.maxWaitMs),
     lim: "1",
   });
 }

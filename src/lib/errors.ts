@@ -7,6 +7,7 @@ import type { WireFormat } from "../providers";
 export type ErrorKind =
   | "authentication"
   | "budget_exceeded"
+  | "unpriced_model"
   | "rate_limited"
   | "invalid_request"
   | "not_found"
@@ -17,6 +18,7 @@ export type ErrorKind =
 const STATUS: Record<ErrorKind, number> = {
   authentication: 401,
   budget_exceeded: 402,
+  unpriced_model: 402,
   rate_limited: 429,
   invalid_request: 400,
   not_found: 404,
@@ -29,6 +31,7 @@ const STATUS: Record<ErrorKind, number> = {
 const OPENAI_TYPE: Record<ErrorKind, [type: string, code: string]> = {
   authentication: ["invalid_request_error", "invalid_api_key"],
   budget_exceeded: ["budget_exceeded", "budget_exceeded"],
+  unpriced_model: ["unpriced_model", "unpriced_model"],
   rate_limited: ["rate_limit_exceeded", "rate_limit_exceeded"],
   invalid_request: ["invalid_request_error", "invalid_request"],
   not_found: ["invalid_request_error", "not_found"],
@@ -39,6 +42,7 @@ const OPENAI_TYPE: Record<ErrorKind, [type: string, code: string]> = {
 const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
   authentication: "authentication_error",
   budget_exceeded: "budget_exceeded",
+  unpriced_model: "unpriced_model",
   rate_limited: "rate_limit_error",
   invalid_request: "invalid_request_error",
   not_found: "not_found_error",
@@ -55,6 +59,8 @@ export class GatewayError extends Error {
     readonly headers: Record<string, string> = {},
     /** Failing fields, for invalid_request on the JSON APIs. */
     readonly issues?: { path: string; message: string }[],
+    /** Machine-readable fields added to the error object beside type and message (e.g. limit_source). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.status = STATUS[kind];
@@ -68,13 +74,14 @@ export function proxyErrorResponse(
 ): Response {
   const body =
     format === "anthropic"
-      ? { type: "error", error: { type: ANTHROPIC_TYPE[err.kind], message: err.message } }
+      ? { type: "error", error: { type: ANTHROPIC_TYPE[err.kind], message: err.message, ...err.details } }
       : {
           error: {
             message: err.message,
             type: OPENAI_TYPE[err.kind][0],
             param: null,
             code: OPENAI_TYPE[err.kind][1],
+            ...err.details,
           },
         };
   return new Response(JSON.stringify(body), {
@@ -84,5 +91,7 @@ export function proxyErrorResponse(
 }
 
 export function apiErrorBody(err: GatewayError): { error: { code: ErrorKind; message: string; issues?: unknown } } {
-  return { error: { code: err.kind, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
+  return {
+    error: { code: err.kind, message: err.message, ...(err.issues ? { issues: err.issues } : {}), ...err.details },
+  };
 }

@@ -73,7 +73,8 @@ export interface PricedResult {
   provider: string;
   modelId: string;
   /** "catalog": catalog rates (maybe with an account discount); "account": account rates replaced some. */
-  source: "catalog" | "account";
+  /** What priced it: the catalog, the account's own rates, or the account's fallback for unpriced models. */
+  source: "catalog" | "account" | "fallback";
   rates: AppliedRates;
 }
 
@@ -98,6 +99,8 @@ export interface PriceUsageInput {
   overrides?: readonly AccountPriceOverride[];
   /** Priced at the provider's batch discount (overrides.json); unknown discount → standard rates + warning. */
   batch?: boolean;
+  /** The account's rates for a model nothing else prices (nano-USD per Mtok); used only then. */
+  unpricedFallback?: { inputPerMTokNano: number; outputPerMTokNano: number };
 }
 
 /** genai-prices' period selection: scan from the last period; first that holds wins; else the first. */
@@ -151,6 +154,25 @@ const DEN = 1_000_000n * 10_000n * 10_000n;
  * units Tollgate does not meter, or invalid usage.
  */
 export function priceUsageWith(cat: Catalog, input: PriceUsageInput): PriceResult {
+  const result = priceOnce(cat, input);
+  const fallback = input.unpricedFallback;
+  if (result.priced || !fallback || invalidUsage(input.usage)) return result;
+  // Nothing priced it: the account's fallback, as a rate override for exactly this model.
+  const again = priceOnce(cat, {
+    ...input,
+    overrides: [
+      {
+        provider: input.provider,
+        model: input.model,
+        effectiveFrom: new Date(0),
+        rates: { input: fallback.inputPerMTokNano, output: fallback.outputPerMTokNano },
+      },
+    ],
+  });
+  return again.priced ? { ...again, source: "fallback" } : result;
+}
+
+function priceOnce(cat: Catalog, input: PriceUsageInput): PriceResult {
   const version = cat.version;
   const bad = invalidUsage(input.usage);
   if (bad) return { priced: false, catalogVersion: version, reason: bad };

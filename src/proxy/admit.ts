@@ -4,7 +4,8 @@
  * scope that applies — or refuses, naming the scope. Redis unreachable: FAIL_MODE decides.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import { admissionError, admit, budgetHeaders, type Reservation } from "../budgets";
+import type { UnpricedFallback } from "../account-settings";
+import { admissionError, admit, budgetHeaders, MAX_WAIT_LIMIT_MS, type Reservation } from "../budgets";
 import type { Config } from "../config";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
@@ -27,21 +28,32 @@ export interface Admission {
 
 /** When neither the request nor the catalog bounds the output, reserve for this many tokens. */
 export const FALLBACK_MAX_OUTPUT_TOKENS = 32_768;
+/** A Redis call that takes longer than this is treated as Redis being down (FAIL_MODE decides). */
 const REDIS_TIMEOUT_MS = 3000;
+export const MAX_WAIT_HEADER = "x-tollgate-max-wait-ms";
+
+export interface WorstCase {
+  worstCaseNano: bigint;
+  estimatedTokens: number;
+  /** Nothing can price the model (no catalog entry, no account rate, no fallback price). */
+  unpriced: boolean;
+}
 
 /**
- * The most this call can cost, from the request alone: the input estimate (an upper bound for
- * text, see src/wire) at the priciest input bucket, and max_tokens (else the model's output limit)
- * as output, priced by the same cost function as the bill (context tiers, account overrides).
+ * The most this call can cost, from the request alone: the input bound (see src/wire/estimate.ts)
+ * at the priciest input bucket, and max_tokens (else the model's output limit) as output, priced by
+ * the same cost function as the bill (context tiers, account overrides, the account's fallback
+ * price for unpriced models).
  */
 export function worstCase(
   upstream: Upstream,
   request: ProxiedRequest,
-  overrides: readonly AccountPriceOverride[],
+  pricing: { overrides: readonly AccountPriceOverride[]; unpricedFallback?: UnpricedFallback },
   at: Date,
-): { worstCaseNano: bigint; estimatedTokens: number } {
+): WorstCase {
   const model = request.facts.model;
-  if (!model || !request.metered) return { worstCaseNano: 0n, estimatedTokens: 0 };
+  if (!request.metered) return { worstCaseNano: 0n, estimatedTokens: 0, unpriced: false };
+  if (!model) return { worstCaseNano: 0n, estimatedTokens: 0, unpriced: true };
   const lookup = lookupModel(upstream.id, model, at);
   const outputTokens =
     request.facts.maxOutputTokens ?? lookup?.maxOutputTokens ?? lookup?.contextWindow ?? FALLBACK_MAX_OUTPUT_TOKENS;
@@ -51,14 +63,27 @@ export function worstCase(
     request.facts.inputBounded === false && lookup?.contextWindow
       ? Math.max(lookup.contextWindow, request.facts.estimatedInputTokens)
       : request.facts.estimatedInputTokens;
-  let worst = 0;
+  let worst = -1;
   // The same input may be billed as plain input or as a (pricier) cache write: take the dearest.
   for (const bucket of ["inputTokens", "cacheWriteTokens", "cacheWrite1hTokens"] as const) {
     const usage = { ...emptyUsage(), [bucket]: input, outputTokens };
-    const price = priceUsage({ provider: upstream.id, model, usage, at, overrides });
+    const price = priceUsage({ provider: upstream.id, model, usage, at, ...pricing });
     if (price.priced && price.costNano > worst) worst = price.costNano;
   }
-  return { worstCaseNano: BigInt(worst), estimatedTokens: input + outputTokens };
+  const estimatedTokens = input + outputTokens;
+  if (worst < 0) return { worstCaseNano: 0n, estimatedTokens, unpriced: true };
+  return { worstCaseNano: BigInt(worst), estimatedTokens, unpriced: false };
+}
+
+/** x-tollgate-max-wait-ms: how long this call may wait for budget holds in flight (0 = never). */
+export function readMaxWait(headers: Headers): number | undefined {
+  const raw = headers.get(MAX_WAIT_HEADER);
+  if (raw === null || raw.trim() === "") return undefined;
+  const ms = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || ms > MAX_WAIT_LIMIT_MS) {
+    throw new GatewayError("invalid_request", `${MAX_WAIT_HEADER} must be an integer from 0 to ${MAX_WAIT_LIMIT_MS}.`);
+  }
+  return ms;
 }
 
 export async function admitCall(p: {
@@ -69,10 +94,18 @@ export async function admitCall(p: {
   upstream: Upstream;
   request: ProxiedRequest;
   overrides: readonly AccountPriceOverride[];
+  unpricedFallback?: UnpricedFallback;
+  maxWaitMs?: number;
   lazyDb: () => Db;
   now: number;
 }): Promise<Admission> {
-  const { worstCaseNano, estimatedTokens } = worstCase(p.upstream, p.request, p.overrides, new Date(p.now));
+  const worst = worstCase(
+    p.upstream,
+    p.request,
+    { overrides: p.overrides, ...(p.unpricedFallback ? { unpricedFallback: p.unpricedFallback } : {}) },
+    new Date(p.now),
+  );
+  const { worstCaseNano, estimatedTokens } = worst;
   let result: Awaited<ReturnType<typeof admit>>;
   try {
     result = await withTimeout(
@@ -92,10 +125,15 @@ export async function admitCall(p: {
           worstCaseNano,
           estimatedTokens,
           now: p.now,
+          ...(p.maxWaitMs !== undefined ? { maxWaitMs: p.maxWaitMs } : {}),
+          ...(worst.unpriced && p.request.facts.model !== null
+            ? { unpriced: { provider: p.upstream.id, model: p.request.facts.model } }
+            : {}),
         },
         { db: p.lazyDb },
       ),
-      REDIS_TIMEOUT_MS,
+      // A waiting call may hold its one blocking pop for the whole wait.
+      REDIS_TIMEOUT_MS + (p.maxWaitMs ?? MAX_WAIT_LIMIT_MS),
       "Redis",
     );
   } catch (err) {
@@ -109,7 +147,7 @@ export async function admitCall(p: {
     console.error("budget check skipped (FAIL_MODE=open):", err);
     return { budgetChecked: false, redisUp: false, reservation: null, responseHeaders: {}, worstCaseNano };
   }
-  if (result.kind !== "allowed") throw admissionError(result);
+  if (result.kind !== "allowed") throw admissionError(result, p.now, p.identity.keyId);
   return {
     budgetChecked: true,
     redisUp: true,

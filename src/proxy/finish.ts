@@ -4,13 +4,14 @@
  * deliver the alerts whose thresholds this call crossed. Nothing here delays the client.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { UnpricedFallback } from "../account-settings";
 import { alertConfig, deliverAlerts } from "../alerts";
 import { settle } from "../budgets";
 import type { Config, Env } from "../config";
 import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import { type AccountPriceOverride, catalogVersion, priceUsage } from "../pricing";
-import { queueRecord } from "../records/record";
+import { type CostRecord, queueRecord } from "../records/record";
 import { emptyUsage, totalInputTokens, totalOutputTokens } from "../usage";
 import type { Admission } from "./admit";
 import type { Attribution } from "./attribute";
@@ -26,6 +27,8 @@ export interface CallContext {
   request: ProxiedRequest;
   admission: Admission;
   overrides: readonly AccountPriceOverride[];
+  /** The account's price for models nothing else can price. */
+  unpricedFallback?: UnpricedFallback;
   requestId: string;
   startedAt: number;
 }
@@ -57,6 +60,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     let priced = false;
     let priceVersion: string | null = catalogVersion;
     let ratesApplied: unknown = null;
+    let pricedBy: CostRecord["pricedBy"] = null;
     if (usage && model) {
       const price = priceUsage({
         provider: call.upstream.id,
@@ -65,10 +69,12 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
         usage,
         at: new Date(call.startedAt),
         overrides: call.overrides,
+        ...(call.unpricedFallback ? { unpricedFallback: call.unpricedFallback } : {}),
       });
       priceVersion = price.catalogVersion;
       if (price.priced) {
         priced = true;
+        pricedBy = price.source;
         costNano = BigInt(price.costNano);
         ratesApplied = { modelId: price.modelId, provider: price.provider, source: price.source, ...price.rates };
       } else {
@@ -121,6 +127,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
           usage: usage ?? emptyUsage(),
           costNano,
           priced,
+          pricedBy,
           priceVersion,
           ratesApplied,
           usageSource: outcome.tally?.usageSource ?? "none",

@@ -11,7 +11,7 @@ import { type Db, type DbSession, openDb } from "../lib/db";
 import { GatewayError, proxyErrorResponse } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import type { WireFormat } from "../providers";
-import { admitCall } from "./admit";
+import { admitCall, readMaxWait } from "./admit";
 import { readAttribution } from "./attribute";
 import { type CallContext, type FinishDeps, finishCall } from "./finish";
 import { clientHeaders, upstreamHeaders, upstreamUrl } from "./forward";
@@ -91,7 +91,9 @@ async function proxy(
   const rest = new URL(req.url).pathname.slice(`/proxy/${providerId}`.length);
   const request = await readRequest(req, upstream.format, upstream.quirks, rest);
 
-  // 3 admit: one Redis script call — key still valid, rate limits, every budget scope reserved.
+  // 3 admit: one Redis script call — key still valid, rate limits, every budget scope reserved
+  // (or, when holds in flight leave no room yet, a bounded wait for them).
+  const maxWaitMs = readMaxWait(req.headers);
   const admission = await admitCall({
     config,
     redis,
@@ -100,6 +102,8 @@ async function proxy(
     upstream,
     request,
     overrides,
+    ...(settings.unpricedFallback ? { unpricedFallback: settings.unpricedFallback } : {}),
+    ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
     lazyDb: deps.lazyDb,
     now: startedAt,
   });
@@ -118,6 +122,7 @@ async function proxy(
     request,
     admission,
     overrides,
+    ...(settings.unpricedFallback ? { unpricedFallback: settings.unpricedFallback } : {}),
     requestId,
     startedAt,
   });

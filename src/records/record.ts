@@ -41,6 +41,8 @@ export interface CostRecord {
   usage: Usage;
   costNano: bigint;
   priced: boolean;
+  /** What priced it (catalog, the account's rates, or its fallback for unpriced models); null: unpriced or nothing to price. */
+  pricedBy: "catalog" | "account" | "fallback" | null;
   priceVersion: string | null;
   ratesApplied: unknown;
   usageSource: UsageSource;
@@ -83,6 +85,7 @@ export function toRow(r: CostRecord): typeof requestRecords.$inferInsert {
     providerReportedCostNano:
       u.providerReportedCostNano === undefined ? null : BigInt(Math.round(u.providerReportedCostNano)),
     priced: r.priced,
+    pricedBy: r.pricedBy,
     priceVersion: r.priceVersion,
     ratesApplied: r.ratesApplied ?? null,
     usageSource: r.usageSource,

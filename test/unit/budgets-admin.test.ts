@@ -96,11 +96,12 @@ async function newAccount() {
   await p.db
     .insert(gatewayKeys)
     .values({ id: keyId, accountId, name: "k", owner: "o", environment: null, keyHash, keyPrefix: key.slice(0, 7) });
-  const input = (o: { tenant?: string; worst?: string; now?: number; tokens?: number } = {}) => ({
+  const input = (o: { tenant?: string; worst?: string; now?: number; tokens?: number; maxWaitMs?: number } = {}) => ({
     keyHash,
     attribution: { accountId, keyId, tenant: o.tenant ?? null, environment: "production" },
     worstCaseNano: usdToNano(o.worst ?? "0.10"),
     estimatedTokens: o.tokens ?? 10,
+    ...(o.maxWaitMs !== undefined ? { maxWaitMs: o.maxWaitMs } : {}),
     now: o.now ?? Date.now(),
   });
   return { accountId, keyId, keyHash, input };
@@ -187,8 +188,8 @@ describe("admin budgets", () => {
       periodKey: expect.stringMatching(/^\d{4}-\d\d$/),
     });
 
-    // PATCH the cap: the next call sees it at once.
-    expect((await admit(r.redis, a.input({ tenant: "acme", worst: "1.50" }), deps)).kind).toBe("denied");
+    // PATCH the cap: the next call sees it at once (refused now, as it may not wait for the hold in flight).
+    expect((await admit(r.redis, a.input({ tenant: "acme", worst: "1.50", maxWaitMs: 0 }), deps)).kind).toBe("denied");
     const patched = await req("PATCH", `/accounts/${a.accountId}/budgets/${own.body.id}`, { capUsd: "10" });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ capUsd: "10.00", reservedUsd: "2.00" });
@@ -196,7 +197,7 @@ describe("admin budgets", () => {
 
     // DELETE the tenant's own rule: acme falls back under the `*` rule.
     expect((await req("DELETE", `/accounts/${a.accountId}/budgets/${own.body.id}`)).status).toBe(200);
-    expect((await admit(r.redis, a.input({ tenant: "acme", worst: "1.50" }), deps)).kind).toBe("denied");
+    expect((await admit(r.redis, a.input({ tenant: "acme", worst: "1.50", maxWaitMs: 0 }), deps)).kind).toBe("denied");
     expect((await req("GET", `/accounts/${a.accountId}/budgets/${own.body.id}`)).status).toBe(404);
 
     // GET …?value= reads one value's counter of `*` rules.

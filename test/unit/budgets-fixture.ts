@@ -15,6 +15,7 @@ export interface RuleSpec {
   capUsd: string;
   mode?: Mode;
   alertAt?: number[];
+  throttleAt?: number;
 }
 
 export interface Fixture {
@@ -44,6 +45,7 @@ export async function fixture(
     capNano: usdToNano(s.capUsd),
     mode: s.mode ?? "hard",
     alertAt: s.alertAt ?? DEFAULT_ALERT_AT,
+    throttleAt: s.throttleAt ?? null,
   }));
   await redis.hset(redisKeys.gatewayKey(keyHash), {
     id: keyId,

@@ -69,11 +69,12 @@ describe("rules", () => {
     const fields = encodeRulesIndex([
       rule({ id: "bud_a" }),
       rule({ id: "bud_b", period: "day", capNano: 3n, mode: "soft", alertAt: [100] }),
-      rule({ id: "bud_c", scopeType: "account", scopeId: null }),
+      rule({ id: "bud_c", scopeType: "account", scopeId: null, throttleAt: 90 }),
     ]);
+    // id, period, cap, mode, throttle mark (0: none), alert thresholds.
     expect(fields).toEqual({
-      "tenant|*": "bud_a,month,5000000000,hard,50:2500000000/80:4000000000/100:5000000000;bud_b,day,3,soft,100:3",
-      "account|": "bud_c,month,5000000000,hard,50:2500000000/80:4000000000/100:5000000000",
+      "tenant|*": "bud_a,month,5000000000,hard,0,50:2500000000/80:4000000000/100:5000000000;bud_b,day,3,soft,0,100:3",
+      "account|": "bud_c,month,5000000000,hard,4500000000,50:2500000000/80:4000000000/100:5000000000",
     });
   });
 

@@ -43,6 +43,7 @@ function record(id: string, accountId = "acc_records"): CostRecord {
     usage: { ...emptyUsage(), inputTokens: 12, outputTokens: 34, reasoningTokens: 5, providerReportedCostNano: 99 },
     costNano: 12_345_678_901_234n,
     priced: true,
+    pricedBy: "catalog",
     priceVersion: "v1",
     ratesApplied: { input: 150000000 },
     usageSource: "reported",
