@@ -48,6 +48,11 @@ export interface AdmitInput {
   reservationTtlMs?: number;
   /** How long this call may wait for holds in flight, ms; undefined: the key's setting; 0: refuse at once. */
   maxWaitMs?: number;
+  /**
+   * A tighter worst case can be had (the provider's exact input count): when this one would make
+   * the call wait or be refused, answer { kind: "tighten" } without writing anything.
+   */
+  probe?: boolean;
   /** Set when nothing can price the model (and no fallback price is set): refused under any hard rule. */
   unpriced?: { provider: string; model: string };
 }
@@ -138,6 +143,8 @@ export type AdmitResult =
     }
   | BudgetDenial
   | UnpricedDenial
+  /** Only with `probe`: the call would wait or be refused on this worst case; admit again with a tighter one. */
+  | { kind: "tighten"; reason: BudgetDenial["reason"] }
   | {
       kind: "rate_limited";
       limit: "requests_per_minute" | "tokens_per_minute";
@@ -219,6 +226,7 @@ export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {
       String(maxWait),
       input.unpriced ? "1" : "0",
       final ? "1" : "0",
+      input.probe && !final ? "1" : "0",
       String(pairs.length / 2),
       ...pairs,
     ];
@@ -282,6 +290,8 @@ export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {
         message,
       };
     }
+    case "tighten":
+      return { kind: "tighten", reason: str(reply, "reason") as BudgetDenial["reason"] };
     case "unpriced": {
       const source = limitSource(reply);
       const { provider, model } = input.unpriced!;

@@ -69,7 +69,7 @@ function sourceHeader(s: LimitSource): string {
 
 /** The error the proxy throws for a refused admission (rendered once, in the provider's shape). */
 export function admissionError(
-  result: Exclude<AdmitResult, { kind: "allowed" }>,
+  result: Exclude<AdmitResult, { kind: "allowed" } | { kind: "tighten" }>,
   now: number,
   keyId = "",
 ): GatewayError {

@@ -120,7 +120,8 @@ local periodLife = {day = ARGV[9], week = ARGV[11], month = ARGV[13], total = AR
 local waitArg = tonumber(ARGV[15])            -- ms this call may wait; -1: the key's own setting
 local unpriced = ARGV[16] == '1'              -- nothing can price the model
 local final = ARGV[17] == '1'                 -- a waiter's last attempt: never waits again
-local n = tonumber(ARGV[18])                  -- then n pairs: scope type, value
+local probe = ARGV[18] == '1'                 -- a tighter worst case can be had: ask for it rather than wait or refuse
+local n = tonumber(ARGV[19])                  -- then n pairs: scope type, value
 local DEFAULT_WAIT_MS, MAX_WAITERS, W = 5000, 1000, 60000
 ${COMMON}
 local key = redis.call('HMGET', keyHash, 'id', 'revoked', 'lim', 'rpm', 'tpm', 'mw')
@@ -164,7 +165,7 @@ end
 local fields = {'__v'}
 local scopes = {}
 for i = 1, n do
-  local s = {t = ARGV[17 + 2 * i], v = ARGV[18 + 2 * i]}
+  local s = {t = ARGV[18 + 2 * i], v = ARGV[19 + 2 * i]}
   if s.t == 'account' then
     fields[#fields + 1] = 'account|'
     s.own = #fields
@@ -243,6 +244,8 @@ for _, e in ipairs(hard) do
   sweep(e, now)
   local spent, reserved = counters(e)
   local why = standing(e, spent, reserved, worst)
+  -- Nothing written yet: the Worker counts the input exactly and comes back with that worst case.
+  if why and probe then return {'status', 'tighten', 'reason', why} end
   if why == 'over_cap' or why == 'cap' then
     local reply = {'status', 'denied', 'reason', why, 'spent', spent, 'reserved', reserved, 'throttle', e.throttle}
     for _, x in ipairs(describe(e)) do reply[#reply + 1] = x end
@@ -298,7 +301,7 @@ for _, e in ipairs(hard) do hold(e, ticket, worstStr, now + holdMs) end
 if not final then count_rates() end
 return {'status', 'ok', 'remaining', remaining(), 'entries', entry_list()}
 `,
-  sha1: "6b3e8aaf493ecc980676f7dd7270e47c5371bcd2",
+  sha1: "9dfd799a9726d3ec9a51d25a8311aa8a62ef33b6",
 };
 
 /**

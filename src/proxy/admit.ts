@@ -13,6 +13,7 @@ import { withTimeout } from "../lib/redis";
 import { type AccountPriceOverride, lookupModel, priceUsage } from "../pricing";
 import { emptyUsage } from "../usage";
 import type { Attribution } from "./attribute";
+import { upstreamHeaders, upstreamUrl } from "./forward";
 import type { Identity } from "./identify";
 import type { ProxiedRequest } from "./request";
 import type { Upstream } from "./upstream";
@@ -30,6 +31,8 @@ export interface Admission {
 export const FALLBACK_MAX_OUTPUT_TOKENS = 32_768;
 /** A Redis call that takes longer than this is treated as Redis being down (FAIL_MODE decides). */
 const REDIS_TIMEOUT_MS = 3000;
+/** The provider's token count is worth waiting this long for (else the byte bound stands). */
+const COUNT_TIMEOUT_MS = 3000;
 export const MAX_WAIT_HEADER = "x-tollgate-max-wait-ms";
 
 export interface WorstCase {
@@ -50,6 +53,8 @@ export function worstCase(
   request: ProxiedRequest,
   pricing: { overrides: readonly AccountPriceOverride[]; unpricedFallback?: UnpricedFallback },
   at: Date,
+  /** The provider's own input count (with its margin), when it was asked for. */
+  countedInputTokens?: number,
 ): WorstCase {
   const model = request.facts.model;
   if (!request.metered) return { worstCaseNano: 0n, estimatedTokens: 0, unpriced: false };
@@ -59,10 +64,11 @@ export function worstCase(
     request.facts.maxOutputTokens ?? lookup?.maxOutputTokens ?? lookup?.contextWindow ?? FALLBACK_MAX_OUTPUT_TOKENS;
   // When the input can grow past what the body shows (server tools, stored conversation state),
   // only the context window bounds it.
-  const input =
+  const bound =
     request.facts.inputBounded === false && lookup?.contextWindow
       ? Math.max(lookup.contextWindow, request.facts.estimatedInputTokens)
       : request.facts.estimatedInputTokens;
+  const input = countedInputTokens === undefined ? bound : Math.min(bound, countedInputTokens);
   let worst = -1;
   // The same input may be billed as plain input or as a (pricier) cache write: take the dearest.
   for (const bucket of ["inputTokens", "cacheWriteTokens", "cacheWrite1hTokens"] as const) {
@@ -86,6 +92,38 @@ export function readMaxWait(headers: Headers): number | undefined {
   return ms;
 }
 
+/**
+ * The provider's own count of this call's input (src/wire/count.ts), plus its margin; null when it
+ * has none for this request or the count failed (the byte bound stands). Asked only when the bound
+ * would make the call wait or be refused.
+ */
+export async function countInputTokens(
+  request: ProxiedRequest,
+  upstream: Upstream,
+  clientHeaders: Headers,
+  byok: boolean,
+): Promise<number | null> {
+  const count = request.tokenCount();
+  if (!count) return null;
+  try {
+    const headers = upstreamHeaders(clientHeaders, await upstream.credential(byok));
+    headers.set("content-type", "application/json");
+    const res = await fetch(upstreamUrl(upstream.baseUrl, count.path, ""), {
+      method: "POST",
+      headers,
+      body: count.body,
+      signal: AbortSignal.timeout(COUNT_TIMEOUT_MS),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return null;
+    }
+    return count.bound(await res.json());
+  } catch {
+    return null;
+  }
+}
+
 export async function admitCall(p: {
   config: Config;
   redis: Redis;
@@ -96,19 +134,15 @@ export async function admitCall(p: {
   overrides: readonly AccountPriceOverride[];
   unpricedFallback?: UnpricedFallback;
   maxWaitMs?: number;
+  /** The provider's exact input count (see countInputTokens); asked only when the bound matters. */
+  countInputTokens?: () => Promise<number | null>;
   lazyDb: () => Db;
   now: number;
 }): Promise<Admission> {
-  const worst = worstCase(
-    p.upstream,
-    p.request,
-    { overrides: p.overrides, ...(p.unpricedFallback ? { unpricedFallback: p.unpricedFallback } : {}) },
-    new Date(p.now),
-  );
-  const { worstCaseNano, estimatedTokens } = worst;
-  let result: Awaited<ReturnType<typeof admit>>;
-  try {
-    result = await withTimeout(
+  const pricing = { overrides: p.overrides, ...(p.unpricedFallback ? { unpricedFallback: p.unpricedFallback } : {}) };
+  let worst = worstCase(p.upstream, p.request, pricing, new Date(p.now));
+  const attempt = (w: WorstCase, probe: boolean) =>
+    withTimeout(
       admit(
         p.redis,
         {
@@ -122,11 +156,12 @@ export async function admitCall(p: {
             environment: p.attribution.environment,
             workflow: p.attribution.workflow,
           },
-          worstCaseNano,
-          estimatedTokens,
+          worstCaseNano: w.worstCaseNano,
+          estimatedTokens: w.estimatedTokens,
           now: p.now,
+          probe,
           ...(p.maxWaitMs !== undefined ? { maxWaitMs: p.maxWaitMs } : {}),
-          ...(worst.unpriced && p.request.facts.model !== null
+          ...(w.unpriced && p.request.facts.model !== null
             ? { unpriced: { provider: p.upstream.id, model: p.request.facts.model } }
             : {}),
         },
@@ -136,6 +171,16 @@ export async function admitCall(p: {
       REDIS_TIMEOUT_MS + (p.maxWaitMs ?? MAX_WAIT_LIMIT_MS),
       "Redis",
     );
+  let result: Awaited<ReturnType<typeof admit>>;
+  try {
+    const canTighten = Boolean(p.countInputTokens) && p.request.countable && !worst.unpriced;
+    result = await attempt(worst, canTighten);
+    if (result.kind === "tighten") {
+      // The byte bound would make this call wait or be refused: count its input exactly, once.
+      const counted = await p.countInputTokens!();
+      if (counted !== null) worst = worstCase(p.upstream, p.request, pricing, new Date(p.now), counted);
+      result = await attempt(worst, false);
+    }
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     if (p.config.FAIL_MODE === "closed") {
@@ -145,14 +190,21 @@ export async function admitCall(p: {
       );
     }
     console.error("budget check skipped (FAIL_MODE=open):", err);
-    return { budgetChecked: false, redisUp: false, reservation: null, responseHeaders: {}, worstCaseNano };
+    return {
+      budgetChecked: false,
+      redisUp: false,
+      reservation: null,
+      responseHeaders: {},
+      worstCaseNano: worst.worstCaseNano,
+    };
   }
+  if (result.kind === "tighten") throw new Error("admission asked to tighten twice");
   if (result.kind !== "allowed") throw admissionError(result, p.now, p.identity.keyId);
   return {
     budgetChecked: true,
     redisUp: true,
     reservation: result.reservation,
     responseHeaders: budgetHeaders(result),
-    worstCaseNano,
+    worstCaseNano: worst.worstCaseNano,
   };
 }

@@ -8,12 +8,15 @@ import { concatBytes } from "../lib/bytes";
 import { GatewayError } from "../lib/errors";
 import type { ProviderQuirks, WireFormat } from "../providers";
 import {
+  canCountTokens,
   createStreamMeter,
   createUsageChunkStripper,
   isMeteredEndpoint,
   likelyInputTokens,
   type RequestFacts,
   readRequestFacts,
+  type TokenCountRequest,
+  tokenCountRequest,
   withIncludeUsageText,
 } from "../wire";
 import type { Meter } from "./tally";
@@ -27,6 +30,10 @@ export interface ProxiedRequest {
   metered: boolean;
   upstreamBody: BodyInit | null;
   injectedIncludeUsage: boolean;
+  /** The provider can count this call's input exactly (src/wire/count.ts). */
+  countable: boolean;
+  /** Its count request, built only when asked for (the input bound matters); null: no exact mapping. */
+  tokenCount(): TokenCountRequest | null;
   meter(streamed: boolean): Meter;
   stripUsageChunk(): TransformStream<Uint8Array, Uint8Array>;
 }
@@ -63,10 +70,10 @@ async function readBodyText(req: Request): Promise<string> {
 
 export async function readRequest(
   req: Request,
-  format: WireFormat,
-  quirks: ProviderQuirks,
+  upstream: { id: string; format: WireFormat; quirks: ProviderQuirks },
   restPath: string,
 ): Promise<ProxiedRequest> {
+  const { format, quirks } = upstream;
   const path = restPath.replace(/^\/+/, "");
   const metered = req.method === "POST" && isMeteredEndpoint(format, path);
   if (!metered) {
@@ -77,6 +84,8 @@ export async function readRequest(
       // Streamed through as it comes; a GET has no body.
       upstreamBody: req.method === "GET" || req.method === "HEAD" ? null : req.body,
       injectedIncludeUsage: false,
+      countable: false,
+      tokenCount: () => null,
       meter: (streamed) => createStreamMeter({ format, quirks, endpoint: "other", streamed }),
       stripUsageChunk: () => new TransformStream(),
     };
@@ -101,6 +110,8 @@ export async function readRequest(
     metered: true,
     upstreamBody: rewritten ?? text,
     injectedIncludeUsage: rewritten !== null,
+    countable: canCountTokens(format, upstream.id, facts),
+    tokenCount: () => tokenCountRequest(format, upstream.id, facts, body),
     meter: (streamed) =>
       createStreamMeter({
         format,

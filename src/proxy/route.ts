@@ -11,7 +11,7 @@ import { type Db, type DbSession, openDb } from "../lib/db";
 import { GatewayError, proxyErrorResponse } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import type { WireFormat } from "../providers";
-import { admitCall, readMaxWait } from "./admit";
+import { admitCall, countInputTokens, readMaxWait } from "./admit";
 import { readAttribution } from "./attribute";
 import { type CallContext, type FinishDeps, finishCall } from "./finish";
 import { clientHeaders, upstreamHeaders, upstreamUrl } from "./forward";
@@ -89,7 +89,7 @@ async function proxy(
 
   // The request's facts (model, stream, max tokens): the only reason its body is read at all.
   const rest = new URL(req.url).pathname.slice(`/proxy/${providerId}`.length);
-  const request = await readRequest(req, upstream.format, upstream.quirks, rest);
+  const request = await readRequest(req, upstream, rest);
 
   // 3 admit: one Redis script call — key still valid, rate limits, every budget scope reserved
   // (or, when holds in flight leave no room yet, a bounded wait for them).
@@ -104,6 +104,7 @@ async function proxy(
     overrides,
     ...(settings.unpricedFallback ? { unpricedFallback: settings.unpricedFallback } : {}),
     ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
+    countInputTokens: () => countInputTokens(request, upstream, req.headers, presented.byok),
     lazyDb: deps.lazyDb,
     now: startedAt,
   });

@@ -4,12 +4,18 @@
  * INPUT (before the call, for budget reservations) must not under-estimate ordinary text:
  *   every BPE tokenizer in use (OpenAI, Anthropic, Llama, Mistral/Gemini SentencePiece with byte
  *   fallback) emits tokens of at least one byte, so a text of B UTF-8 bytes has at most B tokens.
- *   We count the UTF-8 bytes of every string AND every key in the body (keys cover tool schemas,
- *   which are rendered into the prompt), plus MESSAGE_OVERHEAD per message (role/template tokens)
- *   plus BASE_OVERHEAD, plus TOOLS_OVERHEAD once when tools are declared (Anthropic's tool-use
- *   system prompt is a few hundred tokens). Cost: one walk of the parsed body with a charCodeAt
- *   loop over strings; no tokenizer, no allocation. For English it is ~4× the real count, which is
- *   what "reserve the worst case" asks for.
+ *   We count the UTF-8 bytes of what the provider tokenizes and nothing else:
+ *     - message text (content strings and text parts, names, tool-call arguments and results),
+ *       system prompts and instructions — their values only: the keys and JSON punctuation around
+ *       them are the chat template, covered by MESSAGE_OVERHEAD per message (role/template tokens);
+ *     - tool and response-format schemas whole, keys included (they are rendered into the prompt),
+ *       plus TOOLS_OVERHEAD once when tools are declared (Anthropic's tool-use system prompt is a
+ *       few hundred tokens);
+ *     - never the request's parameters (temperature, max_tokens, stop, …: not in the prompt);
+ *   plus BASE_OVERHEAD. Cost: one walk of the parsed body with a charCodeAt loop over strings; no
+ *   tokenizer, no allocation. For English it is ~4–5× the real count. When that matters (the call
+ *   would wait for or be refused by a hard budget), the proxy asks the provider for the exact
+ *   count instead (src/wire/count.ts).
  *   Media are not text: their base64 is NOT counted; each gets a fixed allowance instead:
  *     image (image_url, input_image, Anthropic image)    IMAGE_TOKENS (6,000; gpt-4o-mini: 36,835 —
  *                                                        its images bill 2,833 + 5,667 per tile, 6 tiles max)
@@ -51,7 +57,10 @@ export function utf8Length(s: string): number {
   return n;
 }
 
-// Keys at the top of a request body that carry no prompt text.
+// Keys at the top of a request body whose values are rendered into the prompt as schemas (their
+// keys count too). Any other top-level key's value counts by its strings only.
+const SCHEMA_TOP = new Set(["tools", "functions", "response_format", "text", "tool_choice", "function_call"]);
+// Keys at the top of a request body that carry no prompt text at all: parameters and metadata.
 const SKIP_TOP = new Set([
   "model",
   "metadata",
@@ -59,9 +68,39 @@ const SKIP_TOP = new Set([
   "safety_identifier",
   "prompt_cache_key",
   "prediction",
+  "stream",
   "stream_options",
   "service_tier",
   "store",
+  "temperature",
+  "top_p",
+  "top_k",
+  "n",
+  "best_of",
+  "seed",
+  "stop",
+  "stop_sequences",
+  "max_tokens",
+  "max_completion_tokens",
+  "max_output_tokens",
+  "presence_penalty",
+  "frequency_penalty",
+  "logit_bias",
+  "logprobs",
+  "top_logprobs",
+  "parallel_tool_calls",
+  "reasoning_effort",
+  "reasoning",
+  "thinking",
+  "modalities",
+  "background",
+  "truncation",
+  "include",
+  "encoding_format",
+  "dimensions",
+  "echo",
+  "suffix",
+  "verbosity",
 ]);
 
 interface Tally {
@@ -112,19 +151,25 @@ function tallyInput(body: Record<string, unknown>, text: (s: string) => number):
       t.tokens += v.length; // one token array
       continue;
     }
-    t.tokens += t.text(key);
-    walk(v, t, key === "prompt" || key === "input");
+    walk(v, t, key === "prompt" || key === "input", SCHEMA_TOP.has(key));
   }
   return { tokens: t.tokens, bounded: t.bounded };
 }
 
-function walk(v: unknown, t: Tally, tokenArrays: boolean): void {
+// Keys inside messages and content parts whose values are template or structure, not text.
+const STRUCTURE = new Set(["role", "type", "cache_control", "detail"]);
+// Nested keys whose values are rendered whole, keys included: schemas, and a tool call's arguments
+// given as an object (Anthropic tool_use `input`).
+const SCHEMA_KEYS = new Set(["parameters", "input_schema", "input", "arguments"]);
+
+/** `schema`: inside a tool or format schema, where keys are rendered too. */
+function walk(v: unknown, t: Tally, tokenArrays: boolean, schema: boolean): void {
   if (typeof v === "string") {
     t.tokens += t.text(v);
     return;
   }
   if (typeof v === "number" || typeof v === "boolean") {
-    t.tokens += 1;
+    t.tokens += schema ? 1 : t.text(String(v));
     return;
   }
   if (Array.isArray(v)) {
@@ -132,16 +177,21 @@ function walk(v: unknown, t: Tally, tokenArrays: boolean): void {
       t.tokens += v.length;
       return;
     }
-    for (const item of v) walk(item, t, tokenArrays && Array.isArray(item));
+    for (const item of v) walk(item, t, tokenArrays && Array.isArray(item), schema);
     return;
   }
   if (typeof v !== "object" || v === null) return;
   const o = v as Record<string, unknown>;
-  if (media(o, t)) return;
-  if (typeof o.role === "string") t.tokens += MESSAGE_OVERHEAD;
+  if (!schema && media(o, t)) return;
+  if (typeof o.role === "string" || o.type === "message" || o.type === "function_call_output")
+    t.tokens += MESSAGE_OVERHEAD;
   for (const key of Object.keys(o)) {
-    t.tokens += t.text(key);
-    walk(o[key], t, false);
+    if (schema) {
+      t.tokens += t.text(key);
+    } else if (STRUCTURE.has(key)) {
+      continue;
+    }
+    walk(o[key], t, false, schema || SCHEMA_KEYS.has(key));
   }
 }
 

@@ -23,6 +23,7 @@ import { openaiUsageFromJson } from "./openai/usage";
 import type { Json } from "./shared";
 import type { Endpoint, JsonUsage, RequestFacts, StreamMeter, StreamMeterOptions, StreamMeterResult } from "./types";
 
+export { canCountTokens, type TokenCountRequest, tokenCountRequest } from "./count";
 export { estimateInputTokens, estimateOutputTokens, likelyInputTokens } from "./estimate";
 export { createUsageChunkStripper, createUsageChunkStripperCore, type UsageChunkStripper } from "./openai/strip";
 export type { Endpoint, JsonUsage, RequestFacts, StreamMeter, StreamMeterOptions, StreamMeterResult };

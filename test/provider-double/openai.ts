@@ -745,3 +745,21 @@ export function models(ctx: HandlerContext): Reply {
   const data = (MODELS[ctx.style] ?? []).map((id) => ({ id, object: "model", created, owned_by: owner }));
   return jsonReply(ctx, { object: "list", data });
 }
+
+/**
+ * POST /responses/input_tokens: OpenAI's count of a Responses request's input, by the same rule
+ * the double bills a Responses call with (promptTokensResponses).
+ */
+export function inputTokens(ctx: HandlerContext): Reply {
+  if (ctx.body.input === undefined) {
+    return openaiError(400, ctx.requestId, {
+      error: {
+        message: "Missing required parameter: 'input'.",
+        type: "invalid_request_error",
+        param: "input",
+        code: null,
+      },
+    });
+  }
+  return jsonReply(ctx, { object: "response.input_tokens", input_tokens: promptTokensResponses(ctx.body) });
+}

@@ -96,6 +96,7 @@ const OPENAI_ENDPOINTS: Record<string, [method: string, handler: Handler]> = {
   "/completions": ["POST", openai.legacyCompletions],
   "/embeddings": ["POST", openai.embeddings],
   "/responses": ["POST", openai.responses],
+  "/responses/input_tokens": ["POST", openai.inputTokens],
   "/models": ["GET", openai.models],
 };
 
