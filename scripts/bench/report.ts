@@ -2,10 +2,12 @@
  * The benchmark's report: a markdown table set (printed, and written to bench/results/<stamp>.md
  * and latest.md) and the same data as JSON (<stamp>.json).
  */
+
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { type BurstResult, burstMarkdown } from "./budget-burst";
 import type { Workload } from "./config";
 import type { Pct, RunSummary } from "./measure";
 import type { RttProbe, SubrequestProbe } from "./probes";
@@ -32,6 +34,8 @@ export interface BenchReport {
   probes: SubrequestProbe[];
   rtt: RttProbe | null;
   profile: ProfileResult[] | null;
+  /** The budget burst (scripts/bench/budget-burst.ts); null when it did not run. */
+  budgetBursts?: BurstResult[] | null;
   skipped: { what: string; why: string }[];
   notes: string[];
 }
@@ -461,6 +465,7 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     profileSection(report.profile),
     "",
+    ...(report.budgetBursts ? [...burstMarkdown(report.budgetBursts), ""] : []),
     "## All runs",
     "",
     allRunsTable(report),

@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { buildWorker, WORKER_BUNDLE } from "../build-worker";
 import { startStack } from "../services/stack";
+import { type BurstResult, runBudgetBursts } from "./budget-burst";
 import {
   COMMON_FRACTION,
   DEADLINE_MS,
@@ -387,6 +388,15 @@ async function main() {
       }
     } else if (PROFILE && tollgate) skipped.push({ what: "CPU profile", why: "past the time bound" });
 
+    // The budget burst: its own account and Worker on the same stack (scripts/bench/budget-burst.ts).
+    let budgetBursts: BurstResult[] | null = null;
+    try {
+      budgetBursts = await runBudgetBursts(stack);
+      log("budget burst done");
+    } catch (err) {
+      skipped.push({ what: "budget burst", why: String(err).slice(0, 300) });
+    }
+
     const report: BenchReport = {
       startedAt: new Date(Date.now() - elapsed()).toISOString(),
       durationS: elapsed() / 1000,
@@ -406,6 +416,7 @@ async function main() {
       probes,
       rtt,
       profile,
+      budgetBursts,
       skipped,
       notes,
     };
