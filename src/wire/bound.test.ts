@@ -6,7 +6,7 @@
  * included) count. And it is tighter than counting the body's JSON: the bound counts tokenized text,
  * not keys, punctuation or parameters.
  */
-import { countTokens as cl100k, encodeChat as cl100kChat } from "gpt-tokenizer/encoding/cl100k_base";
+import { encodeChat as cl100kChat } from "gpt-tokenizer/encoding/cl100k_base";
 import { countTokens as o200k, encodeChat as o200kChat } from "gpt-tokenizer/encoding/o200k_base";
 import { describe, expect, it } from "vitest";
 import { anthropicRequestFacts } from "./anthropic/request";
