@@ -1,13 +1,15 @@
 /**
  * The Worker: a Hono app that mounts the routes and nothing else. The hot path is
- * src/proxy/route.ts; each step of it lives in its own file under src/proxy/.
+ * src/proxy/route.ts; each step of it lives in its own file under src/proxy/. Every other route
+ * lives in src/http/: /v1 (src/http/v1/index.ts), /admin/v1 (src/http/admin/index.ts), /health,
+ * /openapi.json and /docs.
  */
 import { Hono } from "hono";
-import { adminApi } from "./admin/app";
-import { mountOpenApi } from "./api/openapi";
-import { v1Api } from "./api/v1";
 import type { Env } from "./config";
-import { healthRoute } from "./health/route";
+import { adminApi } from "./http/admin";
+import { healthRoute } from "./http/health";
+import { mountOpenApi } from "./http/openapi";
+import { v1Api } from "./http/v1";
 import { applyClockOffset } from "./lib/clock";
 import { proxyRoute } from "./proxy/route";
 import { scheduled } from "./scheduled";

@@ -4,12 +4,12 @@
  * (401) is covered end to end in test/e2e/reports.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminApi } from "../../src/admin/app";
-import { apiErrorResponse, newApi } from "../../src/api/app";
-import { buildOpenApiDocument, mountOpenApi } from "../../src/api/openapi";
-import { requestsApi } from "../../src/api/requests";
+import { adminApi } from "../../src/http/admin";
+import { apiErrorResponse, newApi } from "../../src/http/app";
+import { buildOpenApiDocument, mountOpenApi } from "../../src/http/openapi";
+import { reportsAdmin, reportsV1 } from "../../src/http/usage";
+import { requestsApi } from "../../src/http/v1/requests";
 import { usageCsv } from "../../src/reports/csv";
-import { reportsAdmin, reportsV1 } from "../../src/reports/routes";
 import { insertRecords, newAccount, record, startTestDb, type TestDb } from "./reports-fixtures";
 
 let t: TestDb;

@@ -12,21 +12,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { budgetRules } from "../../schema/index";
-import type { ApiEnv } from "../api/app";
-import { newApi } from "../api/app";
-import { BudgetJson, budgetToJson } from "../budgets/json";
-import { budgetKeys } from "../budgets/keys";
-import { PERIODS } from "../budgets/periods";
-import { DEFAULT_ALERT_AT, MAX_CAP_NANO, MODES, SCOPE_TYPES, type ScopeType } from "../budgets/rules";
-import { budgetStatus } from "../budgets/status";
-import { ruleFromRow, syncScopeToRedis } from "../budgets/store";
-import { nowDate, nowMs } from "../lib/clock";
-import type { Db } from "../lib/db";
-import { GatewayError } from "../lib/errors";
-import { newId } from "../lib/ids";
-import { usdToNano } from "../lib/money";
-import { redisClient } from "../lib/redis";
+import { budgetRules } from "../../../schema/index";
+import { BudgetJson, budgetToJson } from "../../budgets/json";
+import { budgetKeys } from "../../budgets/keys";
+import { PERIODS } from "../../budgets/periods";
+import { DEFAULT_ALERT_AT, MAX_CAP_NANO, MODES, SCOPE_TYPES, type ScopeType } from "../../budgets/rules";
+import { budgetStatus } from "../../budgets/status";
+import { ruleFromRow, syncScopeToRedis } from "../../budgets/store";
+import { nowDate, nowMs } from "../../lib/clock";
+import type { Db } from "../../lib/db";
+import { GatewayError } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { usdToNano } from "../../lib/money";
+import { redisClient } from "../../lib/redis";
+import type { ApiEnv } from "../app";
+import { newApi } from "../app";
 import { AccountParam, requireAccount } from "./accounts";
 
 const ScopeId = z

@@ -7,12 +7,12 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, count, desc, eq, max, sql, sum } from "drizzle-orm";
-import { priceOverrides, requestRecords } from "../../schema";
-import { newApi } from "../api/app";
-import { nanoToUsd } from "../lib/money";
-import { redisClient } from "../lib/redis";
-import { accountOverrideBodySchema, accountOverrideFromBody } from "../pricing/account-body";
-import { refreshAccountSettings } from "../proxy/identify";
+import { priceOverrides, requestRecords } from "../../../schema";
+import { nanoToUsd } from "../../lib/money";
+import { redisClient } from "../../lib/redis";
+import { accountOverrideBodySchema, accountOverrideFromBody } from "../../pricing/account-body";
+import { refreshAccountSettings } from "../../proxy/identify";
+import { newApi } from "../app";
 import { AccountParam, requireAccount } from "./accounts";
 
 const RATE_NAMES: Record<string, string> = {

@@ -10,16 +10,23 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { accounts } from "../../schema";
-import { newApi } from "../api/app";
 import { nowMs } from "../lib/clock";
 import { GatewayError } from "../lib/errors";
-import { usageCsv } from "./csv";
-import type { ReportsDb } from "./db";
-import { DIMENSIONS, type Dimension, type DimensionFilter, parseDimension, TAG_NAME, UNALLOCATED } from "./dimensions";
-import { RETENTION_DAYS, setRetention } from "./maintenance";
-import { recordOutcome } from "./outcomes";
-import { queryUnits, queryWorkflows } from "./units";
-import { groupToJson, INTERVALS, type Interval, queryUsage, sumsToJson } from "./usage";
+import { usageCsv } from "../reports/csv";
+import type { ReportsDb } from "../reports/db";
+import {
+  DIMENSIONS,
+  type Dimension,
+  type DimensionFilter,
+  parseDimension,
+  TAG_NAME,
+  UNALLOCATED,
+} from "../reports/dimensions";
+import { RETENTION_DAYS, setRetention } from "../reports/maintenance";
+import { recordOutcome } from "../reports/outcomes";
+import { queryUnits, queryWorkflows } from "../reports/units";
+import { groupToJson, INTERVALS, type Interval, queryUsage, sumsToJson } from "../reports/usage";
+import { newApi } from "./app";
 
 const DAY_MS = 86_400_000;
 

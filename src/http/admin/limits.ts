@@ -9,14 +9,14 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { keyLimits } from "../../schema/budgets";
-import { gatewayKeys } from "../../schema/index";
-import { newApi } from "../api/app";
-import { writeKeyLimitsToRedis } from "../budgets/store";
-import { nowDate } from "../lib/clock";
-import type { Db } from "../lib/db";
-import { GatewayError } from "../lib/errors";
-import { redisClient } from "../lib/redis";
+import { keyLimits } from "../../../schema/budgets";
+import { gatewayKeys } from "../../../schema/index";
+import { writeKeyLimitsToRedis } from "../../budgets/store";
+import { nowDate } from "../../lib/clock";
+import type { Db } from "../../lib/db";
+import { GatewayError } from "../../lib/errors";
+import { redisClient } from "../../lib/redis";
+import { newApi } from "../app";
 import { AccountParam } from "./accounts";
 
 const KeyParam = AccountParam.extend({ keyId: z.string().openapi({ param: { name: "keyId", in: "path" } }) });

@@ -2,10 +2,10 @@
  * /v1: what a gateway key can read about its own account — cost records, usage reports,
  * budgets. Each resource is its own small app; this file only mounts them behind the key check.
  */
-import { keyBudgetsApi } from "../budgets/route";
-import { reportsV1 } from "../reports/routes";
-import { apiErrorResponse, newApi } from "./app";
-import { requireGatewayKey, withConfigAndDb } from "./middleware";
+
+import { apiErrorResponse, newApi, requireGatewayKey, withConfigAndDb } from "../app";
+import { reportsV1 } from "../usage";
+import { keyBudgetsApi } from "./budgets";
 import { pricingApi } from "./pricing";
 import { requestsApi } from "./requests";
 

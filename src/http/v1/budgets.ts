@@ -7,13 +7,13 @@
  * Mount behind withConfigAndDb and requireGatewayKey (c.var.caller), like /v1/requests.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { newApi } from "../api/app";
-import { nowMs } from "../lib/clock";
-import { redisClient } from "../lib/redis";
-import { BudgetJson, budgetToJson } from "./json";
-import { applicableRules, type BudgetAttribution } from "./rules";
-import { budgetStatus } from "./status";
-import { listRules } from "./store";
+import { BudgetJson, budgetToJson } from "../../budgets/json";
+import { applicableRules, type BudgetAttribution } from "../../budgets/rules";
+import { budgetStatus } from "../../budgets/status";
+import { listRules } from "../../budgets/store";
+import { nowMs } from "../../lib/clock";
+import { redisClient } from "../../lib/redis";
+import { newApi } from "../app";
 
 const Value = z.string().min(1).max(256).optional();
 

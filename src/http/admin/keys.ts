@@ -5,14 +5,14 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
-import { gatewayKeys } from "../../schema";
-import { newApi } from "../api/app";
-import { nowDate } from "../lib/clock";
-import { sha256Hex } from "../lib/crypto";
-import { GatewayError } from "../lib/errors";
-import { newGatewayKey, newId } from "../lib/ids";
-import { redisClient } from "../lib/redis";
-import { storeKeyInRedis } from "../proxy/identify";
+import { gatewayKeys } from "../../../schema";
+import { nowDate } from "../../lib/clock";
+import { sha256Hex } from "../../lib/crypto";
+import { GatewayError } from "../../lib/errors";
+import { newGatewayKey, newId } from "../../lib/ids";
+import { redisClient } from "../../lib/redis";
+import { storeKeyInRedis } from "../../proxy/identify";
+import { newApi } from "../app";
 import { AccountParam, requireAccount } from "./accounts";
 
 const Environment = z

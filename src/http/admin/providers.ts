@@ -9,15 +9,15 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { providerConfigs } from "../../schema";
-import { newApi } from "../api/app";
-import { sealingSecret } from "../config";
-import { nowDate } from "../lib/clock";
-import { encryptSecret } from "../lib/crypto";
-import { GatewayError } from "../lib/errors";
-import { redisClient } from "../lib/redis";
-import { BUILTIN_PROVIDERS } from "../providers";
-import { refreshAccountSettings } from "../proxy/identify";
+import { providerConfigs } from "../../../schema";
+import { sealingSecret } from "../../config";
+import { nowDate } from "../../lib/clock";
+import { encryptSecret } from "../../lib/crypto";
+import { GatewayError } from "../../lib/errors";
+import { redisClient } from "../../lib/redis";
+import { BUILTIN_PROVIDERS } from "../../providers";
+import { refreshAccountSettings } from "../../proxy/identify";
+import { newApi } from "../app";
 import { AccountParam, requireAccount } from "./accounts";
 
 const ProviderParam = AccountParam.extend({

@@ -1,10 +1,10 @@
 /** GET /v1/requests/{id}: one call's cost record, for the account of the gateway key that asks. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { requestRecords } from "../../schema";
-import { GatewayError } from "../lib/errors";
-import { nanoToUsd } from "../lib/money";
-import { newApi } from "./app";
+import { requestRecords } from "../../../schema";
+import { GatewayError } from "../../lib/errors";
+import { nanoToUsd } from "../../lib/money";
+import { newApi } from "../app";
 
 export const CostRecordJson = z
   .object({

@@ -11,13 +11,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
-import { alertDeliveries } from "../../schema/budgets";
-import { alertChannels } from "../../schema/index";
-import { newApi } from "../api/app";
-import { sealingSecret } from "../config";
-import { encryptSecret } from "../lib/crypto";
-import { GatewayError } from "../lib/errors";
-import { newId, randomToken } from "../lib/ids";
+import { alertDeliveries } from "../../../schema/budgets";
+import { alertChannels } from "../../../schema/index";
+import { sealingSecret } from "../../config";
+import { encryptSecret } from "../../lib/crypto";
+import { GatewayError } from "../../lib/errors";
+import { newId, randomToken } from "../../lib/ids";
+import { newApi } from "../app";
 import { AccountParam, requireAccount } from "./accounts";
 
 const CreateBody = z.discriminatedUnion("kind", [

@@ -1,15 +1,15 @@
 /** POST /admin/v1/accounts, GET /admin/v1/accounts/{account} */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { accounts } from "../../schema";
-import { newApi } from "../api/app";
-import { writeRulesToRedis } from "../budgets/store";
-import { nowMs } from "../lib/clock";
-import type { Db } from "../lib/db";
-import { GatewayError } from "../lib/errors";
-import { newId } from "../lib/ids";
-import { redisClient } from "../lib/redis";
-import { refreshAccountSettings } from "../proxy/identify";
+import { accounts } from "../../../schema";
+import { writeRulesToRedis } from "../../budgets/store";
+import { nowMs } from "../../lib/clock";
+import type { Db } from "../../lib/db";
+import { GatewayError } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { redisClient } from "../../lib/redis";
+import { refreshAccountSettings } from "../../proxy/identify";
+import { newApi } from "../app";
 
 export const AccountParam = z.object({
   account: z
