@@ -1,15 +1,13 @@
 /**
- * The usage API, as OpenAPIHono sub-apps without middleware (the mounting app brings auth, config
- * and the db session):
- * - `reportsV1`: mount inside the gateway-key app at /v1 — GET /usage, /usage/top, /usage/units,
- *   /usage/workflows; POST /requests/{id}/outcome, /workflows/{id}/outcome. Always the caller's account.
- * - `reportsAdmin`: mount inside the admin app at /admin/v1 — the same reports under
- *   /accounts/{account}/…, and PUT /accounts/{account}/retention.
+ * The usage reports — GET …/usage, …/usage/top, …/usage/units, …/usage/workflows — declared once
+ * (query schemas, response schemas, handlers) and mounted twice, without middleware (the mounting
+ * app brings auth, config and the db session):
+ * - `usageV1`, in the gateway-key app at /v1: the caller's own account ("/v1/usage").
+ * - `usageAdmin`, in the admin app at /admin/v1: any account ("/admin/v1/accounts/{account}/usage").
+ * The queries themselves are in src/reports/.
  */
-import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { accounts } from "../../schema";
 import { nowMs } from "../lib/clock";
 import { GatewayError } from "../lib/errors";
 import { usageCsv } from "../reports/csv";
@@ -22,11 +20,11 @@ import {
   TAG_NAME,
   UNALLOCATED,
 } from "../reports/dimensions";
-import { RETENTION_DAYS, setRetention } from "../reports/maintenance";
-import { recordOutcome } from "../reports/outcomes";
 import { queryUnits, queryWorkflows } from "../reports/units";
 import { groupToJson, INTERVALS, type Interval, queryUsage, sumsToJson } from "../reports/usage";
+import { type AccountSource, accountRoute, callerAccount, pathAccount } from "./account";
 import { newApi } from "./app";
+import { errorResponses, ok } from "./schemas";
 
 const DAY_MS = 86_400_000;
 
@@ -263,38 +261,7 @@ const WorkflowRow = z
     value: z.number().nullable(),
   })
   .openapi("WorkflowReport");
-const OutcomeBody = z
-  .object({
-    success: z.boolean(),
-    value: z.number().finite().optional().openapi({ description: "What the outcome was worth to you (any unit)" }),
-  })
-  .openapi("OutcomeInput");
-const Outcome = z
-  .object({
-    kind: z.enum(["request", "workflow"]),
-    id: z.string(),
-    success: z.boolean(),
-    value: z.number().nullable(),
-    startedAt: z.string(),
-    recordedAt: z.string(),
-  })
-  .openapi("Outcome");
-const ErrorJson = z
-  .object({
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .openapi("Error");
-const errors = {
-  400: { description: "Bad parameters (issues name them)", content: { "application/json": { schema: ErrorJson } } },
-  401: { description: "Missing or unknown credentials", content: { "application/json": { schema: ErrorJson } } },
-  404: { description: "Not found in this account", content: { "application/json": { schema: ErrorJson } } },
-};
-
-// ---- handlers shared by both apps ----------------------------------------------------------------
+// ---- handlers ---------------------------------------------------------------------------------------
 
 type Params = z.infer<typeof UsageParams>;
 
@@ -349,237 +316,77 @@ async function topResponse(c: Context, db: ReportsDb, accountId: string, p: z.in
   };
 }
 
-const ok = (schema: z.ZodType, description: string) => ({
-  200: { description, content: { "application/json": { schema } } },
-  ...errors,
-});
-
 const usageDescription = `Sums of the account's calls in [from, to), grouped by any of ${DIMENSION_LIST} and a UTC interval.
 A group value that is missing is "${UNALLOCATED}". Model = the model that answered, else the one asked for.
 format=csv or Accept: text/csv gives the same rows as CSV (header line; columns: the groupBy dimensions, periodStart, then ${Object.keys(Sums).join(", ")}).
 Filters: any dimension as a parameter (repeatable), and tag:<name>=<value>.`;
 
-// ---- /v1 (gateway key) -----------------------------------------------------------------------------
+// ---- the routes, for either account source ---------------------------------------------------------
 
-const accountOf = (c: { var: { caller: { accountId: string } } }) => c.var.caller.accountId;
 const dbOf = (c: { var: { db: unknown } }) => c.var.db as ReportsDb;
 
-const IdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(300)
-    .openapi({ param: { name: "id", in: "path" } }),
-});
-
-export const reportsV1 = newApi()
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/usage",
-      tags: ["Usage"],
-      summary: "Usage report (gateway key; its account)",
-      description: usageDescription,
-      request: { query: UsageParams },
-      responses: {
-        200: {
-          description: "The report",
-          content: { "application/json": { schema: UsageReport }, "text/csv": { schema: z.string() } },
+export function usageApi(account: AccountSource, tag: string) {
+  const tags = [tag];
+  return newApi()
+    .openapi(
+      accountRoute(account, {
+        method: "get",
+        path: "/usage",
+        tags,
+        summary: "Usage report",
+        description: usageDescription,
+        request: { query: UsageParams },
+        responses: {
+          200: {
+            description: "The report",
+            content: { "application/json": { schema: UsageReport }, "text/csv": { schema: z.string() } },
+          },
+          ...errorResponses,
         },
-        ...errors,
+      }),
+      async (c) => usageResponse(c, dbOf(c), await account.accountId(c), c.req.valid("query")) as never,
+    )
+    .openapi(
+      accountRoute(account, {
+        method: "get",
+        path: "/usage/top",
+        tags,
+        summary: "Top tenants, features, models… by cost",
+        request: { query: TopParams },
+        responses: ok(TopReport, "The top groups, highest cost first"),
+      }),
+      async (c) => c.json(await topResponse(c, dbOf(c), await account.accountId(c), c.req.valid("query")), 200),
+    )
+    .openapi(
+      accountRoute(account, {
+        method: "get",
+        path: "/usage/units",
+        tags,
+        summary: "Unit economics: cost per request, active user, workflow and successful outcome; caching",
+        request: { query: RangeParams },
+        responses: ok(UnitsReport, "The unit metrics"),
+      }),
+      async (c) => {
+        const accountId = await account.accountId(c);
+        return c.json(await queryUnits(dbOf(c), { accountId, ...readRange(c, c.req.valid("query")) }), 200);
       },
-    }),
-    async (c) => usageResponse(c, dbOf(c), accountOf(c), c.req.valid("query")) as never,
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/usage/top",
-      tags: ["Usage"],
-      summary: "Top tenants, features, models… by cost",
-      request: { query: TopParams },
-      responses: ok(TopReport, "The top groups, highest cost first"),
-    }),
-    async (c) => c.json(await topResponse(c, dbOf(c), accountOf(c), c.req.valid("query")), 200),
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/usage/units",
-      tags: ["Usage"],
-      summary: "Unit economics: cost per request, active user, workflow and successful outcome; caching",
-      request: { query: RangeParams },
-      responses: ok(UnitsReport, "The unit metrics"),
-    }),
-    async (c) =>
-      c.json(await queryUnits(dbOf(c), { accountId: accountOf(c), ...readRange(c, c.req.valid("query")) }), 200),
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/usage/workflows",
-      tags: ["Usage"],
-      summary: "Workflows: calls, cost, duration, outcome (latest first)",
-      request: { query: WorkflowParams },
-      responses: ok(z.object({ rows: z.array(WorkflowRow) }), "Workflows"),
-    }),
-    async (c) => {
-      const p = c.req.valid("query");
-      const rows = await queryWorkflows(dbOf(c), { accountId: accountOf(c), ...readRange(c, p), limit: p.limit });
-      return c.json({ rows }, 200);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "post",
-      path: "/requests/{id}/outcome",
-      tags: ["Outcomes"],
-      summary: "Record whether a call succeeded (replaces an earlier outcome)",
-      request: {
-        params: IdParam,
-        body: { required: true, content: { "application/json": { schema: OutcomeBody } } },
+    )
+    .openapi(
+      accountRoute(account, {
+        method: "get",
+        path: "/usage/workflows",
+        tags,
+        summary: "Workflows: calls, cost, duration, outcome (latest first)",
+        request: { query: WorkflowParams },
+        responses: ok(z.object({ rows: z.array(WorkflowRow) }), "Workflows"),
+      }),
+      async (c) => {
+        const accountId = await account.accountId(c);
+        const p = c.req.valid("query");
+        return c.json({ rows: await queryWorkflows(dbOf(c), { accountId, ...readRange(c, p), limit: p.limit }) }, 200);
       },
-      responses: ok(Outcome, "Recorded"),
-    }),
-    async (c) => {
-      const { id } = c.req.valid("param");
-      const body = c.req.valid("json");
-      const saved = await recordOutcome(dbOf(c), { accountId: accountOf(c), kind: "request", subjectId: id, ...body });
-      if (!saved) throw new GatewayError("not_found", `No request ${id} in this account.`);
-      return c.json(saved, 200);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "post",
-      path: "/workflows/{id}/outcome",
-      tags: ["Outcomes"],
-      summary: "Record whether a workflow (x-tollgate-workflow) succeeded",
-      request: {
-        params: IdParam,
-        body: { required: true, content: { "application/json": { schema: OutcomeBody } } },
-      },
-      responses: ok(Outcome, "Recorded"),
-    }),
-    async (c) => {
-      const { id } = c.req.valid("param");
-      const body = c.req.valid("json");
-      const saved = await recordOutcome(dbOf(c), { accountId: accountOf(c), kind: "workflow", subjectId: id, ...body });
-      if (!saved) throw new GatewayError("not_found", `No workflow ${id} in this account.`);
-      return c.json(saved, 200);
-    },
-  );
-
-// ---- /admin/v1/accounts/{account}/… (admin token) ------------------------------------------------------------
-
-const AccountParam = z.object({
-  account: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: "account", in: "path" }, example: "acc_3xAmpLe" }),
-});
-
-async function requireAccountId(db: ReportsDb, accountId: string): Promise<string> {
-  const [row] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId));
-  if (!row) throw new GatewayError("not_found", `No account ${accountId}.`);
-  return row.id;
+    );
 }
 
-export const reportsAdmin = newApi()
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/accounts/{account}/usage",
-      tags: ["Admin: usage"],
-      summary: "An account's usage report",
-      description: usageDescription,
-      request: { params: AccountParam, query: UsageParams },
-      responses: {
-        200: {
-          description: "The report",
-          content: { "application/json": { schema: UsageReport }, "text/csv": { schema: z.string() } },
-        },
-        ...errors,
-      },
-    }),
-    async (c) => {
-      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
-      return usageResponse(c, dbOf(c), account, c.req.valid("query")) as never;
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/accounts/{account}/usage/top",
-      tags: ["Admin: usage"],
-      summary: "An account's top tenants, features, models… by cost",
-      request: { params: AccountParam, query: TopParams },
-      responses: ok(TopReport, "The top groups"),
-    }),
-    async (c) => {
-      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
-      return c.json(await topResponse(c, dbOf(c), account, c.req.valid("query")), 200);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/accounts/{account}/usage/units",
-      tags: ["Admin: usage"],
-      summary: "An account's unit economics",
-      request: { params: AccountParam, query: RangeParams },
-      responses: ok(UnitsReport, "The unit metrics"),
-    }),
-    async (c) => {
-      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
-      return c.json(await queryUnits(dbOf(c), { accountId: account, ...readRange(c, c.req.valid("query")) }), 200);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/accounts/{account}/usage/workflows",
-      tags: ["Admin: usage"],
-      summary: "An account's workflows",
-      request: { params: AccountParam, query: WorkflowParams },
-      responses: ok(z.object({ rows: z.array(WorkflowRow) }), "Workflows"),
-    }),
-    async (c) => {
-      const account = await requireAccountId(dbOf(c), c.req.valid("param").account);
-      const p = c.req.valid("query");
-      return c.json(
-        { rows: await queryWorkflows(dbOf(c), { accountId: account, ...readRange(c, p), limit: p.limit }) },
-        200,
-      );
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "put",
-      path: "/accounts/{account}/retention",
-      tags: ["Admin: accounts"],
-      summary: "How long raw call records are kept (older days live on as daily rollups)",
-      request: {
-        params: AccountParam,
-        body: {
-          required: true,
-          content: {
-            "application/json": {
-              schema: z.object({
-                days: z
-                  .union(RETENTION_DAYS.map((d) => z.literal(d)))
-                  .openapi({ type: "integer", enum: [...RETENTION_DAYS] }),
-              }),
-            },
-          },
-        },
-      },
-      responses: ok(z.object({ accountId: z.string(), retentionDays: z.number().int() }), "Set"),
-    }),
-    async (c) => {
-      const { account } = c.req.valid("param");
-      const { days } = c.req.valid("json");
-      if (!(await setRetention(dbOf(c), account, days))) throw new GatewayError("not_found", `No account ${account}.`);
-      return c.json({ accountId: account, retentionDays: days }, 200);
-    },
-  );
+export const usageV1 = usageApi(callerAccount, "Usage");
+export const usageAdmin = usageApi(pathAccount, "Admin: usage");

@@ -1,40 +1,26 @@
-/** POST /admin/v1/accounts, GET /admin/v1/accounts/{account} */
+/**
+ * POST /admin/v1/accounts, GET /admin/v1/accounts/{account},
+ * PUT /admin/v1/accounts/{account}/retention (src/reports/maintenance.ts keeps the rest).
+ */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { accounts } from "../../../schema";
-import { writeRulesToRedis } from "../../budgets/store";
-import { nowMs } from "../../lib/clock";
-import type { Db } from "../../lib/db";
+import { type Account as AccountRow, createAccount, requireAccount } from "../../accounts";
 import { GatewayError } from "../../lib/errors";
-import { newId } from "../../lib/ids";
 import { redisClient } from "../../lib/redis";
-import { refreshAccountSettings } from "../../proxy/identify";
+import { RETENTION_DAYS, setRetention } from "../../reports/maintenance";
+import { AccountParam } from "../account";
 import { newApi } from "../app";
-
-export const AccountParam = z.object({
-  account: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: "account", in: "path" }, example: "acc_3xAmpLe" }),
-});
+import { ok } from "../schemas";
 
 const Account = z
   .object({ id: z.string(), name: z.string(), retentionDays: z.number().int(), createdAt: z.string() })
   .openapi("Account");
 
-const toJson = (a: typeof accounts.$inferSelect) => ({
+const toJson = (a: AccountRow) => ({
   id: a.id,
   name: a.name,
   retentionDays: a.retentionDays,
   createdAt: a.createdAt.toISOString(),
 });
-
-/** 404 unless the account exists; every /accounts/{account}/… route starts with this. */
-export async function requireAccount(db: Db, accountId: string): Promise<typeof accounts.$inferSelect> {
-  const [row] = await db.select().from(accounts).where(eq(accounts.id, accountId));
-  if (!row) throw new GatewayError("not_found", `No account ${accountId}.`);
-  return row;
-}
 
 export const accountsAdmin = newApi()
   .openapi(
@@ -52,18 +38,8 @@ export const accountsAdmin = newApi()
       responses: { 201: { description: "Created", content: { "application/json": { schema: Account } } } },
     }),
     async (c) => {
-      const { name } = c.req.valid("json");
-      const [row] = await c.var.db
-        .insert(accounts)
-        .values({ id: newId("acc"), name })
-        .returning();
-      // Its (empty) budget rules and settings are in Redis from the start: no call has to read Postgres.
-      const redis = redisClient(c.var.config);
-      await Promise.all([
-        writeRulesToRedis(redis, row!.id, [], nowMs()),
-        refreshAccountSettings(redis, c.var.db, row!.id),
-      ]);
-      return c.json(toJson(row!), 201);
+      const row = await createAccount(redisClient(c.var.config), c.var.db, c.req.valid("json").name);
+      return c.json(toJson(row), 201);
     },
   )
   .openapi(
@@ -76,4 +52,34 @@ export const accountsAdmin = newApi()
       responses: { 200: { description: "The account", content: { "application/json": { schema: Account } } } },
     }),
     async (c) => c.json(toJson(await requireAccount(c.var.db, c.req.valid("param").account)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/accounts/{account}/retention",
+      tags: ["Admin: accounts"],
+      summary: "How long raw call records are kept (older days live on as daily rollups)",
+      request: {
+        params: AccountParam,
+        body: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: z.object({
+                days: z
+                  .union(RETENTION_DAYS.map((d) => z.literal(d)))
+                  .openapi({ type: "integer", enum: [...RETENTION_DAYS] }),
+              }),
+            },
+          },
+        },
+      },
+      responses: ok(z.object({ accountId: z.string(), retentionDays: z.number().int() }), "Set"),
+    }),
+    async (c) => {
+      const { account } = c.req.valid("param");
+      const { days } = c.req.valid("json");
+      if (!(await setRetention(c.var.db, account, days))) throw new GatewayError("not_found", `No account ${account}.`);
+      return c.json({ accountId: account, retentionDays: days }, 200);
+    },
   );

@@ -13,6 +13,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { budgetRules } from "../../../schema/index";
+import { requireAccount } from "../../accounts";
 import { BudgetJson, budgetToJson } from "../../budgets/json";
 import { budgetKeys } from "../../budgets/keys";
 import { PERIODS } from "../../budgets/periods";
@@ -25,9 +26,9 @@ import { GatewayError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { usdToNano } from "../../lib/money";
 import { redisClient } from "../../lib/redis";
+import { AccountParam } from "../account";
 import type { ApiEnv } from "../app";
 import { newApi } from "../app";
-import { AccountParam, requireAccount } from "./accounts";
 
 const ScopeId = z
   .string()

@@ -4,7 +4,7 @@
  */
 
 import { apiErrorResponse, newApi, requireAdmin, withConfigAndDb } from "../app";
-import { reportsAdmin } from "../usage";
+import { usageAdmin } from "../usage";
 import { accountsAdmin } from "./accounts";
 import { alertsAdmin } from "./alerts";
 import { budgetsAdmin } from "./budgets";
@@ -22,5 +22,5 @@ adminApi.route("/", pricesAdmin);
 adminApi.route("/", budgetsAdmin);
 adminApi.route("/", alertsAdmin);
 adminApi.route("/", limitsAdmin);
-adminApi.route("/", reportsAdmin);
+adminApi.route("/", usageAdmin);
 adminApi.onError(apiErrorResponse);

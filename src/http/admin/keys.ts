@@ -6,14 +6,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { gatewayKeys } from "../../../schema";
+import { requireAccount } from "../../accounts";
 import { nowDate } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
 import { GatewayError } from "../../lib/errors";
 import { newGatewayKey, newId } from "../../lib/ids";
 import { redisClient } from "../../lib/redis";
 import { storeKeyInRedis } from "../../proxy/identify";
+import { AccountParam } from "../account";
 import { newApi } from "../app";
-import { AccountParam, requireAccount } from "./accounts";
 
 const Environment = z
   .string()

@@ -16,8 +16,8 @@ import { nowDate } from "../../lib/clock";
 import type { Db } from "../../lib/db";
 import { GatewayError } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
+import { AccountParam } from "../account";
 import { newApi } from "../app";
-import { AccountParam } from "./accounts";
 
 const KeyParam = AccountParam.extend({ keyId: z.string().openapi({ param: { name: "keyId", in: "path" } }) });
 const Limit = z.number().int().min(1).max(1_000_000_000).nullable();

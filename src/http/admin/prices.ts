@@ -8,12 +8,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, count, desc, eq, max, sql, sum } from "drizzle-orm";
 import { priceOverrides, requestRecords } from "../../../schema";
+import { requireAccount } from "../../accounts";
 import { nanoToUsd } from "../../lib/money";
 import { redisClient } from "../../lib/redis";
 import { accountOverrideBodySchema, accountOverrideFromBody } from "../../pricing/account-body";
 import { refreshAccountSettings } from "../../proxy/identify";
+import { AccountParam } from "../account";
 import { newApi } from "../app";
-import { AccountParam, requireAccount } from "./accounts";
 
 const RATE_NAMES: Record<string, string> = {
   input: "inputUsd",

@@ -10,6 +10,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { providerConfigs } from "../../../schema";
+import { requireAccount } from "../../accounts";
 import { sealingSecret } from "../../config";
 import { nowDate } from "../../lib/clock";
 import { encryptSecret } from "../../lib/crypto";
@@ -17,8 +18,8 @@ import { GatewayError } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
 import { BUILTIN_PROVIDERS } from "../../providers";
 import { refreshAccountSettings } from "../../proxy/identify";
+import { AccountParam } from "../account";
 import { newApi } from "../app";
-import { AccountParam, requireAccount } from "./accounts";
 
 const ProviderParam = AccountParam.extend({
   provider: z

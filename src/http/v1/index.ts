@@ -4,8 +4,9 @@
  */
 
 import { apiErrorResponse, newApi, requireGatewayKey, withConfigAndDb } from "../app";
-import { reportsV1 } from "../usage";
+import { usageV1 } from "../usage";
 import { keyBudgetsApi } from "./budgets";
+import { outcomesV1 } from "./outcomes";
 import { pricingApi } from "./pricing";
 import { requestsApi } from "./requests";
 
@@ -14,5 +15,6 @@ v1Api.use("*", withConfigAndDb, requireGatewayKey);
 v1Api.route("/", requestsApi);
 v1Api.route("/", pricingApi);
 v1Api.route("/", keyBudgetsApi);
-v1Api.route("/", reportsV1);
+v1Api.route("/", usageV1);
+v1Api.route("/", outcomesV1);
 v1Api.onError(apiErrorResponse);
