@@ -8,7 +8,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { type Config, ConfigError, type Env, loadConfig } from "../config";
 import { type Db, openDb } from "../lib/db";
-import { apiErrorBody, GatewayError } from "../lib/errors";
+import { apiErrorBody, GatewayError, invalidRequest } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import { identify, readGatewayKey } from "../proxy/identify";
 
@@ -37,17 +37,7 @@ export function newApi(): OpenAPIHono<ApiEnv> {
         path: i.path.map(String).join(".") || "(body)",
         message: i.message,
       }));
-      return c.json(
-        apiErrorBody(
-          new GatewayError(
-            "invalid_request",
-            `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-            {},
-            issues,
-          ),
-        ),
-        400,
-      );
+      return c.json(apiErrorBody(invalidRequest(issues)), 400);
     },
   });
 }

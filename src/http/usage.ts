@@ -8,25 +8,15 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { nowMs } from "../lib/clock";
-import { GatewayError } from "../lib/errors";
 import { usageCsv } from "../reports/csv";
 import type { ReportsDb } from "../reports/db";
-import {
-  DIMENSIONS,
-  type Dimension,
-  type DimensionFilter,
-  parseDimension,
-  TAG_NAME,
-  UNALLOCATED,
-} from "../reports/dimensions";
+import { DIMENSIONS, type Dimension, parseDimension, UNALLOCATED } from "../reports/dimensions";
+import { maxRangeDays, resolveRange } from "../reports/range";
 import { queryUnits, queryWorkflows } from "../reports/units";
-import { groupToJson, INTERVALS, type Interval, queryUsage, sumsToJson } from "../reports/usage";
+import { groupToJson, INTERVALS, type Interval, queryTop, queryUsage, sumsToJson } from "../reports/usage";
 import { type AccountSource, accountRoute, callerAccount, pathAccount } from "./account";
 import { newApi } from "./app";
 import { errorResponses, ok } from "./schemas";
-
-const DAY_MS = 86_400_000;
 
 // ---- query parameters --------------------------------------------------------------------------
 
@@ -116,46 +106,9 @@ const WorkflowParams = RangeParams.extend({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-interface Range {
-  from: Date;
-  to: Date;
-  filters: DimensionFilter[];
-}
-
-function invalid(issues: { path: string; message: string }[]): GatewayError {
-  return new GatewayError(
-    "invalid_request",
-    `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-    {},
-    issues,
-  );
-}
-
-/** from/to defaults and checks, and the filters: named dimensions (repeatable) and tag:<name>=value. */
-function readRange(c: Context, parsed: { from?: Date; to?: Date }, maxDays = 3660): Range {
-  const to = parsed.to ?? new Date(Math.ceil(nowMs() / DAY_MS) * DAY_MS);
-  const from = parsed.from ?? new Date(to.getTime() - 30 * DAY_MS);
-  const issues: { path: string; message: string }[] = [];
-  if (from >= to) issues.push({ path: "to", message: "must be after from" });
-  else if (to.getTime() - from.getTime() > maxDays * DAY_MS)
-    issues.push({ path: "to", message: `at most ${maxDays} days after from` });
-  const filters: DimensionFilter[] = [];
-  const all = c.req.queries();
-  for (const d of DIMENSIONS) {
-    const values = all[d];
-    if (values?.length) filters.push({ dim: d, values });
-  }
-  for (const [name, values] of Object.entries(all)) {
-    if (!name.startsWith("tag:")) continue;
-    if (!TAG_NAME.test(name.slice(4)))
-      issues.push({ path: name, message: "tag names are letters, digits, _ . - (at most 64)" });
-    else if (values.some((v) => v.length === 0 || v.length > 300))
-      issues.push({ path: name, message: "1 to 300 characters" });
-    else filters.push({ dim: name as Dimension, values });
-  }
-  if (issues.length) throw invalid(issues);
-  return { from, to, filters };
-}
+/** The range and filters of this request (rules in src/reports/range.ts). */
+const rangeOf = (c: Context, bounds: { from?: Date; to?: Date }, maxDays?: number) =>
+  resolveRange(bounds, c.req.queries(), maxDays);
 
 // ---- response schemas ----------------------------------------------------------------------------
 
@@ -268,8 +221,7 @@ type Params = z.infer<typeof UsageParams>;
 async function usageResponse(c: Context, db: ReportsDb, accountId: string, p: Params): Promise<Response> {
   const groupBy = p.groupBy ?? [];
   const interval = p.interval as Interval;
-  const maxDays = interval === "hour" ? 31 : 3660;
-  const range = readRange(c, p, maxDays);
+  const range = rangeOf(c, p, maxRangeDays(interval));
   const result = await queryUsage(db, { accountId, ...range, groupBy, interval });
   const rows = result.groups.map((g) => groupToJson(g, interval));
   const wantsCsv =
@@ -291,29 +243,6 @@ async function usageResponse(c: Context, db: ReportsDb, accountId: string, p: Pa
     },
     200,
   );
-}
-
-async function topResponse(c: Context, db: ReportsDb, accountId: string, p: z.infer<typeof TopParams>) {
-  const range = readRange(c, p);
-  const result = await queryUsage(db, {
-    accountId,
-    ...range,
-    groupBy: [p.by],
-    interval: "none",
-    top: { limit: p.limit },
-  });
-  const total = result.totals.costNano;
-  return {
-    by: p.by,
-    from: range.from.toISOString(),
-    to: range.to.toISOString(),
-    rows: result.groups.map((g) => ({
-      value: g.dims[p.by] ?? UNALLOCATED,
-      share: total > 0n ? Number((g.sums.costNano * 1_000_000n) / total) / 1_000_000 : null,
-      ...sumsToJson(g.sums),
-    })),
-    totals: sumsToJson(result.totals),
-  };
 }
 
 const usageDescription = `Sums of the account's calls in [from, to), grouped by any of ${DIMENSION_LIST} and a UTC interval.
@@ -355,7 +284,11 @@ export function usageApi(account: AccountSource, tag: string) {
         request: { query: TopParams },
         responses: ok(TopReport, "The top groups, highest cost first"),
       }),
-      async (c) => c.json(await topResponse(c, dbOf(c), await account.accountId(c), c.req.valid("query")), 200),
+      async (c) => {
+        const accountId = await account.accountId(c);
+        const { by, limit, ...bounds } = c.req.valid("query");
+        return c.json(await queryTop(dbOf(c), { accountId, ...rangeOf(c, bounds), by, limit }), 200);
+      },
     )
     .openapi(
       accountRoute(account, {
@@ -368,7 +301,7 @@ export function usageApi(account: AccountSource, tag: string) {
       }),
       async (c) => {
         const accountId = await account.accountId(c);
-        return c.json(await queryUnits(dbOf(c), { accountId, ...readRange(c, c.req.valid("query")) }), 200);
+        return c.json(await queryUnits(dbOf(c), { accountId, ...rangeOf(c, c.req.valid("query")) }), 200);
       },
     )
     .openapi(
@@ -383,7 +316,7 @@ export function usageApi(account: AccountSource, tag: string) {
       async (c) => {
         const accountId = await account.accountId(c);
         const p = c.req.valid("query");
-        return c.json({ rows: await queryWorkflows(dbOf(c), { accountId, ...readRange(c, p), limit: p.limit }) }, 200);
+        return c.json({ rows: await queryWorkflows(dbOf(c), { accountId, ...rangeOf(c, p), limit: p.limit }) }, 200);
       },
     );
 }

@@ -14,7 +14,7 @@ import { requireAccount } from "../../accounts";
 import { sealingSecret } from "../../config";
 import { nowDate } from "../../lib/clock";
 import { encryptSecret } from "../../lib/crypto";
-import { GatewayError } from "../../lib/errors";
+import { GatewayError, invalidRequest } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
 import { BUILTIN_PROVIDERS } from "../../providers";
 import { refreshAccountSettings } from "../../proxy/identify";
@@ -85,14 +85,7 @@ export const providersAdmin = newApi()
           ...(baseUrl ? [] : [{ path: "baseUrl", message: `required for the custom provider "${provider}"` }]),
           ...(format ? [] : [{ path: "format", message: `required for the custom provider "${provider}"` }]),
         ];
-        if (issues.length) {
-          throw new GatewayError(
-            "invalid_request",
-            `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-            {},
-            issues,
-          );
-        }
+        if (issues.length) throw invalidRequest(issues);
       }
       const sealed = body.apiKey ? await encryptSecret(body.apiKey, sealingSecret(c.var.config)) : undefined;
       const values = {
