@@ -5,9 +5,9 @@ import { nowDate } from "../../lib/clock";
 import { GatewayError } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
 import { catalogVersion, lookupModel, priceUsage } from "../../pricing";
+import { ratesToUsd } from "../../pricing/account-body";
 import { accountSettings } from "../../proxy/identify";
 import { emptyUsage } from "../../usage";
-import { ratesToUsd } from "../admin/prices";
 import { newApi } from "../app";
 
 export const pricingApi = newApi().openapi(
