@@ -1,8 +1,13 @@
 /**
- * The Worker: a Hono app that mounts the routes and nothing else. The hot path is
- * src/proxy/route.ts; each step of it lives in its own file under src/proxy/. Every other route
- * lives in src/http/: /v1 (src/http/v1/index.ts), /admin/v1 (src/http/admin/index.ts), /health,
- * /openapi.json and /docs.
+ * The Worker: a Hono app that mounts the routes and nothing else.
+ *
+ *   /proxy/{provider}/…     the hot path: src/proxy/route.ts, one file per step under src/proxy/
+ *   /v1/…                   gateway-key API: src/http/v1/index.ts
+ *   /admin/v1/…             admin API: src/http/admin/index.ts
+ *   /health                 src/http/health.ts
+ *   /openapi.json, /docs    src/http/openapi.ts, generated from the /v1 and /admin/v1 apps
+ *
+ * src/http/README.md says what lives where in src/http/; the cron trigger is src/scheduled.ts.
  */
 import { Hono } from "hono";
 import type { Env } from "./config";
@@ -17,12 +22,12 @@ import { scheduled } from "./scheduled";
 const app = new Hono<{ Bindings: Env }>();
 app.route("/", healthRoute);
 app.route("/", proxyRoute);
-app.route("/admin/v1", adminApi);
-app.route("/v1", v1Api);
-mountOpenApi(app, [
+const documented = [
   { path: "/admin/v1", api: adminApi },
   { path: "/v1", api: v1Api },
-]);
+];
+for (const { path, api } of documented) app.route(path, api);
+mountOpenApi(app, documented);
 
 export default {
   fetch(request, env, ctx) {
