@@ -1,6 +1,7 @@
 /**
- * /v1: what a gateway key can read about its own account — cost records, usage reports,
- * budgets. Each resource is its own small app; this file only mounts them behind the key check.
+ * /v1: what a gateway key can read about its own account — cost records, prices, budgets, usage
+ * reports (the same definitions as the admin API's, src/http/usage.ts) — and the outcomes it posts.
+ * Each resource is its own small app; this file only mounts them behind the key check.
  */
 
 import { apiErrorResponse, newApi, requireGatewayKey, withConfigAndDb } from "../app";
