@@ -5,7 +5,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
 import { accounts } from "../schema";
-import { writeRulesToRedis } from "./budgets/store";
+import { writeRulesToRedis } from "./budgets";
 import { nowMs } from "./lib/clock";
 import type { Db } from "./lib/db";
 import { GatewayError } from "./lib/errors";

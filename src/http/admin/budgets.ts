@@ -11,12 +11,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireAccount } from "../../accounts";
-import { createRule, deleteRule, listRuleRows, requireRule, updateRule, withStatus } from "../../budgets/manage";
+import { createRule, deleteRule, listRuleRows, requireRule, updateRule, withStatus } from "../../budgets";
 import { redisClient } from "../../lib/redis";
 import { AccountParam } from "../account";
 import type { ApiEnv } from "../app";
 import { newApi } from "../app";
-import { BudgetCreateBody, BudgetJson, BudgetPatchBody, ruleJson } from "../budgets";
+import { BudgetCreateBody, BudgetJson, BudgetPatchBody, ruleJson } from "../budget-schemas";
 
 const BudgetParam = AccountParam.extend({
   budgetId: z.string().openapi({ param: { name: "budgetId", in: "path" }, example: "bud_3xAmpLe" }),

@@ -11,7 +11,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { keyLimits } from "../../../schema/budgets";
 import { gatewayKeys } from "../../../schema/index";
-import { writeKeyLimitsToRedis } from "../../budgets/store";
+import { writeKeyLimitsToRedis } from "../../budgets";
 import { nowDate } from "../../lib/clock";
 import type { Db } from "../../lib/db";
 import { GatewayError } from "../../lib/errors";

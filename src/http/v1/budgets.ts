@@ -7,10 +7,10 @@
  * Mount behind withConfigAndDb and requireGatewayKey (c.var.caller), like /v1/requests.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { applicableWithStatus } from "../../budgets/manage";
+import { applicableWithStatus } from "../../budgets";
 import { redisClient } from "../../lib/redis";
 import { newApi } from "../app";
-import { BudgetJson, budgetToJson } from "../budgets";
+import { BudgetJson, budgetToJson } from "../budget-schemas";
 
 const Value = z.string().min(1).max(256).optional();
 

@@ -5,10 +5,16 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { budgetRules } from "../../schema/index";
-import type { RuleWithStatus } from "../budgets/manage";
-import { PERIODS } from "../budgets/periods";
-import { type BudgetRule, DEFAULT_ALERT_AT, MAX_CAP_NANO, MODES, SCOPE_TYPES } from "../budgets/rules";
-import type { RuleStatus } from "../budgets/status";
+import {
+  type BudgetRule,
+  DEFAULT_ALERT_AT,
+  MAX_CAP_NANO,
+  MODES,
+  PERIODS,
+  type RuleStatus,
+  type RuleWithStatus,
+  SCOPE_TYPES,
+} from "../budgets";
 import { nanoToUsd, usdToNano } from "../lib/money";
 
 // ---- input -----------------------------------------------------------------------------------------
