@@ -1,13 +1,20 @@
 /**
- * The Worker: a Hono app that mounts the routes and nothing else. The hot path is
- * src/proxy/route.ts; each step of it lives in its own file under src/proxy/.
+ * The Worker: a Hono app that mounts the routes and nothing else.
+ *
+ *   /proxy/{provider}/…     the hot path: src/proxy/route.ts, one file per step under src/proxy/
+ *   /v1/…                   gateway-key API: src/http/v1/index.ts
+ *   /admin/v1/…             admin API: src/http/admin/index.ts
+ *   /health                 src/http/health.ts
+ *   /openapi.json, /docs    src/http/openapi.ts, generated from the /v1 and /admin/v1 apps
+ *
+ * src/http/README.md says what lives where in src/http/; the cron trigger is src/scheduled.ts.
  */
 import { Hono } from "hono";
-import { adminApi } from "./admin/app";
-import { mountOpenApi } from "./api/openapi";
-import { v1Api } from "./api/v1";
 import type { Env } from "./config";
-import { healthRoute } from "./health/route";
+import { adminApi } from "./http/admin";
+import { healthRoute } from "./http/health";
+import { mountOpenApi } from "./http/openapi";
+import { v1Api } from "./http/v1";
 import { applyClockOffset } from "./lib/clock";
 import { proxyRoute } from "./proxy/route";
 import { scheduled } from "./scheduled";
@@ -15,12 +22,12 @@ import { scheduled } from "./scheduled";
 const app = new Hono<{ Bindings: Env }>();
 app.route("/", healthRoute);
 app.route("/", proxyRoute);
-app.route("/admin/v1", adminApi);
-app.route("/v1", v1Api);
-mountOpenApi(app, [
+const documented = [
   { path: "/admin/v1", api: adminApi },
   { path: "/v1", api: v1Api },
-]);
+];
+for (const { path, api } of documented) app.route(path, api);
+mountOpenApi(app, documented);
 
 export default {
   fetch(request, env, ctx) {

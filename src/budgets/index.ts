@@ -22,8 +22,22 @@ export type {
 } from "./admit";
 export { admit, DEFAULT_MAX_WAIT_MS, DEFAULT_RESERVATION_TTL_MS, MAX_WAIT_LIMIT_MS } from "./admit";
 export { admissionError, budgetHeaders } from "./denial";
+export {
+  applicableWithStatus,
+  createRule,
+  deleteRule,
+  listRuleRows,
+  type RuleInput,
+  type RuleRow,
+  type RuleWithStatus,
+  requireRule,
+  updateRule,
+  withStatus,
+} from "./manage";
 export type { Period } from "./periods";
+export { PERIODS } from "./periods";
 export type { BudgetAttribution, BudgetRule, Mode, ScopeType } from "./rules";
+export { DEFAULT_ALERT_AT, MAX_CAP_NANO, MODES, SCOPE_TYPES } from "./rules";
 export type { Crossing, SettleInput, SettleResult } from "./settle";
 export { settle } from "./settle";
 export { budgetStatus, type RuleStatus } from "./status";

@@ -67,6 +67,16 @@ export class GatewayError extends Error {
   }
 }
 
+/** 400 naming the failing fields (the JSON APIs list them as `issues`). */
+export function invalidRequest(issues: { path: string; message: string }[]): GatewayError {
+  return new GatewayError(
+    "invalid_request",
+    `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+    {},
+    issues,
+  );
+}
+
 export function proxyErrorResponse(
   err: GatewayError,
   format: WireFormat,

@@ -1,11 +1,12 @@
 /**
  * Admin API edge for account price overrides: the zod schema of the request body and its conversion
- * from decimal USD strings to integer nano-USD rates. The API that stores overrides is built
- * elsewhere; it validates with `accountOverrideBodySchema` and stores `accountOverrideFromBody(...)`.
+ * from decimal USD strings to integer nano-USD rates, and back for the answers (ratesToUsd). The API
+ * that stores overrides is src/http/admin/prices.ts; it validates with `accountOverrideBodySchema`
+ * and stores `accountOverrideFromBody(...)`.
  */
 import { z } from "zod";
 import { nowDate } from "../lib/clock";
-import { usdToNano } from "../lib/money";
+import { nanoToUsd, usdToNano } from "../lib/money";
 import type { AccountPriceOverride, AccountRates } from "./account";
 import type { FeeKey, TokenRateKey } from "./types";
 
@@ -63,6 +64,18 @@ const BODY_KEYS: Record<string, TokenRateKey | FeeKey> = {
   webSearchPerThousandUsd: "webSearch",
   requestPerThousandUsd: "request",
 };
+
+const RATE_NAMES: Record<string, string> = Object.fromEntries(
+  Object.entries(BODY_KEYS).map(([api, key]) => [key, api]),
+);
+
+/** The other way: nano-USD per Mtok (fees per 1,000) → decimal USD under the body's names (1e9 nano = $1). */
+export function ratesToUsd(rates: Record<string, number> | null | undefined): Record<string, string> | null {
+  if (!rates) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rates)) out[RATE_NAMES[k] ?? k] = nanoToUsd(BigInt(v));
+  return out;
+}
 
 /** Validated body → override. USD per million → nano per Mtok is exact (usdToNano, ≤ 9 decimals). */
 export function accountOverrideFromBody(

@@ -25,6 +25,7 @@ import {
   type DimensionFilter,
   dimensionSql,
   filterSql,
+  type NamedDimension,
   type Source,
   UNALLOCATED,
 } from "./dimensions";
@@ -282,6 +283,38 @@ export function groupToJson(g: UsageGroup, interval: Interval): UsageRowJson {
     ...g.dims,
     ...(interval === "none" ? {} : { periodStart: g.periodStart?.toISOString() ?? null }),
     ...sumsToJson(g.sums),
+  };
+}
+
+export interface TopQuery extends Omit<UsageQuery, "groupBy" | "interval" | "top" | "path"> {
+  by: NamedDimension;
+  limit: number;
+}
+
+export interface TopJson {
+  by: NamedDimension;
+  from: string;
+  to: string;
+  /** Highest cost first; `share` of the total cost, null when the total is 0. */
+  rows: (UsageRowJson & { value: string; share: number | null })[];
+  totals: UsageRowJson;
+}
+
+/** The top values of one dimension by cost (the usage query with one group and a limit). */
+export async function queryTop(db: ReportsDb, query: TopQuery): Promise<TopJson> {
+  const { by, limit, ...range } = query;
+  const result = await queryUsage(db, { ...range, groupBy: [by], interval: "none", top: { limit } });
+  const total = result.totals.costNano;
+  return {
+    by,
+    from: range.from.toISOString(),
+    to: range.to.toISOString(),
+    rows: result.groups.map((g) => ({
+      value: g.dims[by] ?? UNALLOCATED,
+      share: total > 0n ? Number((g.sums.costNano * 1_000_000n) / total) / 1_000_000 : null,
+      ...sumsToJson(g.sums),
+    })),
+    totals: sumsToJson(result.totals),
   };
 }
 

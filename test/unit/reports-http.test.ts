@@ -4,12 +4,14 @@
  * (401) is covered end to end in test/e2e/reports.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminApi } from "../../src/admin/app";
-import { apiErrorResponse, newApi } from "../../src/api/app";
-import { buildOpenApiDocument, mountOpenApi } from "../../src/api/openapi";
-import { requestsApi } from "../../src/api/requests";
+import { adminApi } from "../../src/http/admin";
+import { accountsAdmin } from "../../src/http/admin/accounts";
+import { apiErrorResponse, newApi } from "../../src/http/app";
+import { buildOpenApiDocument, mountOpenApi } from "../../src/http/openapi";
+import { usageAdmin, usageV1 } from "../../src/http/usage";
+import { outcomesV1 } from "../../src/http/v1/outcomes";
+import { requestsApi } from "../../src/http/v1/requests";
 import { usageCsv } from "../../src/reports/csv";
-import { reportsAdmin, reportsV1 } from "../../src/reports/routes";
 import { insertRecords, newAccount, record, startTestDb, type TestDb } from "./reports-fixtures";
 
 let t: TestDb;
@@ -23,21 +25,23 @@ function app(accountId: string) {
     c.set("caller", { accountId, keyId: "key_1", environment: null });
     await next();
   });
-  v1.route("/", reportsV1);
+  v1.route("/", usageV1);
+  v1.route("/", outcomesV1);
   v1.onError(apiErrorResponse);
   const admin = newApi();
   admin.use("*", async (c, next) => {
     c.set("db", t.db as never);
     await next();
   });
-  admin.route("/", reportsAdmin);
+  admin.route("/", usageAdmin);
+  admin.route("/", accountsAdmin);
   admin.onError(apiErrorResponse);
   const root = newApi();
   root.route("/v1", v1);
   root.route("/admin/v1", admin);
   mountOpenApi(root, [
-    { path: "/admin/v1", api: reportsAdmin },
-    { path: "/v1", api: reportsV1 },
+    { path: "/admin/v1", api: admin },
+    { path: "/v1", api: v1 },
   ]);
   return root;
 }
@@ -190,11 +194,12 @@ describe("OpenAPI", () => {
     const adminWithReports = newApi();
     adminWithReports.use("*", async (_c, next) => next());
     adminWithReports.route("/", adminApi);
-    adminWithReports.route("/", reportsAdmin);
+    adminWithReports.route("/", usageAdmin);
     const v1 = newApi();
     v1.use("*", async (_c, next) => next());
     v1.route("/", requestsApi);
-    v1.route("/", reportsV1);
+    v1.route("/", usageV1);
+    v1.route("/", outcomesV1);
     const doc = buildOpenApiDocument([
       { path: "/admin/v1", api: adminWithReports },
       { path: "/v1", api: v1 },

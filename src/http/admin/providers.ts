@@ -9,16 +9,17 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { providerConfigs } from "../../schema";
-import { newApi } from "../api/app";
-import { sealingSecret } from "../config";
-import { nowDate } from "../lib/clock";
-import { encryptSecret } from "../lib/crypto";
-import { GatewayError } from "../lib/errors";
-import { redisClient } from "../lib/redis";
-import { BUILTIN_PROVIDERS } from "../providers";
-import { refreshAccountSettings } from "../proxy/identify";
-import { AccountParam, requireAccount } from "./accounts";
+import { providerConfigs } from "../../../schema";
+import { requireAccount } from "../../accounts";
+import { sealingSecret } from "../../config";
+import { nowDate } from "../../lib/clock";
+import { encryptSecret } from "../../lib/crypto";
+import { GatewayError, invalidRequest } from "../../lib/errors";
+import { redisClient } from "../../lib/redis";
+import { BUILTIN_PROVIDERS } from "../../providers";
+import { refreshAccountSettings } from "../../proxy/identify";
+import { AccountParam } from "../account";
+import { newApi } from "../app";
 
 const ProviderParam = AccountParam.extend({
   provider: z
@@ -84,14 +85,7 @@ export const providersAdmin = newApi()
           ...(baseUrl ? [] : [{ path: "baseUrl", message: `required for the custom provider "${provider}"` }]),
           ...(format ? [] : [{ path: "format", message: `required for the custom provider "${provider}"` }]),
         ];
-        if (issues.length) {
-          throw new GatewayError(
-            "invalid_request",
-            `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-            {},
-            issues,
-          );
-        }
+        if (issues.length) throw invalidRequest(issues);
       }
       const sealed = body.apiKey ? await encryptSecret(body.apiKey, sealingSecret(c.var.config)) : undefined;
       const values = {

@@ -9,15 +9,15 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { keyLimits } from "../../schema/budgets";
-import { gatewayKeys } from "../../schema/index";
-import { newApi } from "../api/app";
-import { writeKeyLimitsToRedis } from "../budgets/store";
-import { nowDate } from "../lib/clock";
-import type { Db } from "../lib/db";
-import { GatewayError } from "../lib/errors";
-import { redisClient } from "../lib/redis";
-import { AccountParam } from "./accounts";
+import { keyLimits } from "../../../schema/budgets";
+import { gatewayKeys } from "../../../schema/index";
+import { writeKeyLimitsToRedis } from "../../budgets";
+import { nowDate } from "../../lib/clock";
+import type { Db } from "../../lib/db";
+import { GatewayError } from "../../lib/errors";
+import { redisClient } from "../../lib/redis";
+import { AccountParam } from "../account";
+import { newApi } from "../app";
 
 const KeyParam = AccountParam.extend({ keyId: z.string().openapi({ param: { name: "keyId", in: "path" } }) });
 const Limit = z.number().int().min(1).max(1_000_000_000).nullable();

@@ -1,11 +1,54 @@
-/** Middleware shared by the JSON APIs: config, a per-request database session, and the two kinds of auth. */
-import type { MiddlewareHandler } from "hono";
-import { ConfigError, loadConfig } from "../config";
-import { openDb } from "../lib/db";
-import { GatewayError } from "../lib/errors";
+/**
+ * The JSON APIs (admin, usage, records) share one shape: zod-validated input (400 naming the failing
+ * fields), Tollgate JSON errors, and routes declared with @hono/zod-openapi so /openapi.json is
+ * generated from the same schemas that validate the requests. Also here: the middleware they share —
+ * config, a per-request database session, and the two kinds of auth.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import { type Config, ConfigError, type Env, loadConfig } from "../config";
+import { type Db, openDb } from "../lib/db";
+import { apiErrorBody, GatewayError, invalidRequest } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import { identify, readGatewayKey } from "../proxy/identify";
-import type { ApiEnv } from "./app";
+
+/** The gateway key that called (usage API) — see src/proxy/identify.ts. */
+export interface Caller {
+  accountId: string;
+  keyId: string;
+  environment: string | null;
+}
+
+export interface ApiEnv {
+  Bindings: Env;
+  Variables: {
+    config: Config;
+    /** A per-request Postgres session, closed in waitUntil after the response (see useDb). */
+    db: Db;
+    caller: Caller;
+  };
+}
+
+export function newApi(): OpenAPIHono<ApiEnv> {
+  return new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issues = result.error.issues.map((i) => ({
+        path: i.path.map(String).join(".") || "(body)",
+        message: i.message,
+      }));
+      return c.json(apiErrorBody(invalidRequest(issues)), 400);
+    },
+  });
+}
+
+export function apiErrorResponse(err: unknown, c: Context): Response {
+  if (err instanceof GatewayError) {
+    return c.json(apiErrorBody(err), err.status as 400, err.headers);
+  }
+  console.error("unhandled API error", err);
+  return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+}
 
 export const withConfigAndDb: MiddlewareHandler<ApiEnv> = async (c, next) => {
   try {

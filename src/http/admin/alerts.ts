@@ -11,14 +11,15 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
-import { alertDeliveries } from "../../schema/budgets";
-import { alertChannels } from "../../schema/index";
-import { newApi } from "../api/app";
-import { sealingSecret } from "../config";
-import { encryptSecret } from "../lib/crypto";
-import { GatewayError } from "../lib/errors";
-import { newId, randomToken } from "../lib/ids";
-import { AccountParam, requireAccount } from "./accounts";
+import { alertDeliveries } from "../../../schema/budgets";
+import { alertChannels } from "../../../schema/index";
+import { requireAccount } from "../../accounts";
+import { sealingSecret } from "../../config";
+import { encryptSecret } from "../../lib/crypto";
+import { GatewayError } from "../../lib/errors";
+import { newId, randomToken } from "../../lib/ids";
+import { AccountParam } from "../account";
+import { newApi } from "../app";
 
 const CreateBody = z.discriminatedUnion("kind", [
   z.object({

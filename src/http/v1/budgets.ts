@@ -7,13 +7,10 @@
  * Mount behind withConfigAndDb and requireGatewayKey (c.var.caller), like /v1/requests.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { newApi } from "../api/app";
-import { nowMs } from "../lib/clock";
-import { redisClient } from "../lib/redis";
-import { BudgetJson, budgetToJson } from "./json";
-import { applicableRules, type BudgetAttribution } from "./rules";
-import { budgetStatus } from "./status";
-import { listRules } from "./store";
+import { applicableWithStatus } from "../../budgets";
+import { redisClient } from "../../lib/redis";
+import { newApi } from "../app";
+import { BudgetJson, budgetToJson } from "../budget-schemas";
 
 const Value = z.string().min(1).max(256).optional();
 
@@ -44,28 +41,21 @@ export const keyBudgetsApi = newApi().openapi(
   async (c) => {
     const caller = c.var.caller;
     const q = c.req.valid("query");
-    const attribution: BudgetAttribution = {
-      accountId: caller.accountId,
-      keyId: caller.keyId,
-      tenant: q.tenant ?? null,
-      feature: q.feature ?? null,
-      user: q.user ?? null,
-      environment: q.env ?? caller.environment ?? "production",
-      workflow: q.workflow ?? null,
-    };
-    const applied = applicableRules(await listRules(c.var.db, caller.accountId), attribution);
-    const only: Record<string, string> = {};
-    for (const a of applied) if (a.member !== "_") only[a.rule.id] = a.value;
-    const status = await budgetStatus(
-      redisClient(c.var.config),
-      caller.accountId,
-      applied.map((a) => a.rule),
-      nowMs(),
-      only,
+    const applied = await applicableWithStatus(
+      { db: c.var.db, redis: redisClient(c.var.config) },
+      {
+        accountId: caller.accountId,
+        keyId: caller.keyId,
+        tenant: q.tenant ?? null,
+        feature: q.feature ?? null,
+        user: q.user ?? null,
+        environment: q.env ?? caller.environment ?? "production",
+        workflow: q.workflow ?? null,
+      },
     );
-    const budgets = applied.map((a) => {
-      const { members: _m, membersCount: _c, ...json } = budgetToJson(a.rule, status.get(a.rule.id));
-      return { ...json, appliesTo: a.value };
+    const budgets = applied.map(({ rule, status, appliesTo }) => {
+      const { members: _m, membersCount: _c, ...json } = budgetToJson(rule, status);
+      return { ...json, appliesTo };
     });
     return c.json({ budgets }, 200);
   },

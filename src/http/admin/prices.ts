@@ -7,35 +7,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, count, desc, eq, max, sql, sum } from "drizzle-orm";
-import { priceOverrides, requestRecords } from "../../schema";
-import { newApi } from "../api/app";
-import { nanoToUsd } from "../lib/money";
-import { redisClient } from "../lib/redis";
-import { accountOverrideBodySchema, accountOverrideFromBody } from "../pricing/account-body";
-import { refreshAccountSettings } from "../proxy/identify";
-import { AccountParam, requireAccount } from "./accounts";
-
-const RATE_NAMES: Record<string, string> = {
-  input: "inputUsd",
-  cacheRead: "cacheReadUsd",
-  cacheWrite: "cacheWriteUsd",
-  cacheWrite1h: "cacheWrite1hUsd",
-  inputAudio: "inputAudioUsd",
-  cacheAudioRead: "cacheAudioReadUsd",
-  output: "outputUsd",
-  outputAudio: "outputAudioUsd",
-  outputReasoning: "outputReasoningUsd",
-  webSearch: "webSearchPerThousandUsd",
-  request: "requestPerThousandUsd",
-};
-
-/** nano-USD per Mtok → decimal USD per million tokens (the same number scale: 1e9 nano = $1). */
-export function ratesToUsd(rates: Record<string, number> | null | undefined): Record<string, string> | null {
-  if (!rates) return null;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rates)) out[RATE_NAMES[k] ?? k] = nanoToUsd(BigInt(v));
-  return out;
-}
+import { priceOverrides, requestRecords } from "../../../schema";
+import { requireAccount } from "../../accounts";
+import { redisClient } from "../../lib/redis";
+import { accountOverrideBodySchema, accountOverrideFromBody, ratesToUsd } from "../../pricing/account-body";
+import { refreshAccountSettings } from "../../proxy/identify";
+import { AccountParam } from "../account";
+import { newApi } from "../app";
 
 const Override = z
   .object({

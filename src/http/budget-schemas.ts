@@ -1,10 +1,87 @@
-/** A budget rule and its current period's counters, as the APIs show them (money as USD strings). */
+/**
+ * Budgets at the API edge, for every API that shows or takes them: a rule with its current period's
+ * counters as JSON (money as USD strings), and the fields of a rule as input. The rules themselves
+ * are src/budgets/ (manage.ts: create, change, delete, read with counters).
+ */
 import { z } from "@hono/zod-openapi";
 import type { budgetRules } from "../../schema/index";
-import { nanoToUsd } from "../lib/money";
-import { PERIODS } from "./periods";
-import { type BudgetRule, MODES, SCOPE_TYPES } from "./rules";
-import type { RuleStatus } from "./status";
+import {
+  type BudgetRule,
+  DEFAULT_ALERT_AT,
+  MAX_CAP_NANO,
+  MODES,
+  PERIODS,
+  type RuleStatus,
+  type RuleWithStatus,
+  SCOPE_TYPES,
+} from "../budgets";
+import { nanoToUsd, usdToNano } from "../lib/money";
+
+// ---- input -----------------------------------------------------------------------------------------
+
+const ScopeId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, "printable ASCII, as sent in x-tollgate-* headers");
+
+const Scope = z
+  .object({ type: z.enum(SCOPE_TYPES), id: ScopeId.nullish() })
+  .superRefine((s, ctx) => {
+    if (s.type === "account" && s.id != null) {
+      ctx.addIssue({ code: "custom", path: ["id"], message: 'an "account" scope has no id' });
+    }
+    if (s.type !== "account" && s.id == null) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["id"],
+        message: `a "${s.type}" scope needs an id, or "*" for each one separately`,
+      });
+    }
+  })
+  .openapi({ example: { type: "tenant", id: "*" } });
+
+/** Decimal USD in, integer nano-USD out. */
+const CapUsd = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    try {
+      const nano = usdToNano(String(v));
+      if (nano <= 0n) ctx.addIssue({ code: "custom", message: "must be more than 0" });
+      else if (nano > MAX_CAP_NANO) ctx.addIssue({ code: "custom", message: "must be at most 9000000 USD" });
+      return nano;
+    } catch {
+      ctx.addIssue({ code: "custom", message: 'a USD amount as a decimal string, e.g. "12.50"' });
+      return z.NEVER;
+    }
+  })
+  .openapi({ type: "string", example: "5.00" });
+
+const AlertAt = z
+  .array(z.number().int().min(1).max(1000))
+  .max(10)
+  .refine((a) => new Set(a).size === a.length, "thresholds must be distinct")
+  .openapi({ example: DEFAULT_ALERT_AT });
+
+export const BudgetCreateBody = z.object({
+  scope: Scope,
+  period: z.enum(PERIODS),
+  capUsd: CapUsd,
+  mode: z.enum(MODES).default("hard"),
+  alertAt: AlertAt.default(DEFAULT_ALERT_AT),
+});
+export const BudgetPatchBody = z
+  .object({
+    scope: Scope.optional(),
+    period: z.enum(PERIODS).optional(),
+    capUsd: CapUsd.optional(),
+    mode: z.enum(MODES).optional(),
+    alertAt: AlertAt.optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), "nothing to change");
+
+// ---- output ----------------------------------------------------------------------------------------
 
 const Money = z.string().openapi({ example: "12.50" });
 
@@ -96,3 +173,6 @@ export function budgetToJson(
     ...(row ? { createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() } : {}),
   };
 }
+
+/** A rule read by src/budgets/manage.ts, as JSON. */
+export const ruleJson = (r: RuleWithStatus): BudgetJsonT => budgetToJson(r.rule, r.status, r.row);

@@ -1,10 +1,11 @@
 /** GET /v1/requests/{id}: one call's cost record, for the account of the gateway key that asks. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { requestRecords } from "../../schema";
-import { GatewayError } from "../lib/errors";
-import { nanoToUsd } from "../lib/money";
-import { newApi } from "./app";
+import { requestRecords } from "../../../schema";
+import { GatewayError } from "../../lib/errors";
+import { nanoToUsd } from "../../lib/money";
+import { newApi } from "../app";
+import { IdParam } from "../schemas";
 
 export const CostRecordJson = z
   .object({
@@ -96,15 +97,7 @@ export const requestsApi = newApi().openapi(
     path: "/requests/{id}",
     tags: ["Usage"],
     summary: "One call's cost record (gateway key; its own account only)",
-    request: {
-      params: z.object({
-        id: z
-          .string()
-          .min(1)
-          .max(300)
-          .openapi({ param: { name: "id", in: "path" } }),
-      }),
-    },
+    request: { params: IdParam },
     responses: {
       200: { description: "The record", content: { "application/json": { schema: CostRecordJson } } },
       404: { description: "No such record in this account" },

@@ -3,9 +3,8 @@
  * Each resource lives in its own file as a small OpenAPIHono app; this file only mounts them.
  */
 
-import { apiErrorResponse, newApi } from "../api/app";
-import { requireAdmin, withConfigAndDb } from "../api/middleware";
-import { reportsAdmin } from "../reports/routes";
+import { apiErrorResponse, newApi, requireAdmin, withConfigAndDb } from "../app";
+import { usageAdmin } from "../usage";
 import { accountsAdmin } from "./accounts";
 import { alertsAdmin } from "./alerts";
 import { budgetsAdmin } from "./budgets";
@@ -23,5 +22,5 @@ adminApi.route("/", pricesAdmin);
 adminApi.route("/", budgetsAdmin);
 adminApi.route("/", alertsAdmin);
 adminApi.route("/", limitsAdmin);
-adminApi.route("/", reportsAdmin);
+adminApi.route("/", usageAdmin);
 adminApi.onError(apiErrorResponse);

@@ -5,15 +5,16 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
-import { gatewayKeys } from "../../schema";
-import { newApi } from "../api/app";
-import { nowDate } from "../lib/clock";
-import { sha256Hex } from "../lib/crypto";
-import { GatewayError } from "../lib/errors";
-import { newGatewayKey, newId } from "../lib/ids";
-import { redisClient } from "../lib/redis";
-import { storeKeyInRedis } from "../proxy/identify";
-import { AccountParam, requireAccount } from "./accounts";
+import { gatewayKeys } from "../../../schema";
+import { requireAccount } from "../../accounts";
+import { nowDate } from "../../lib/clock";
+import { sha256Hex } from "../../lib/crypto";
+import { GatewayError } from "../../lib/errors";
+import { newGatewayKey, newId } from "../../lib/ids";
+import { redisClient } from "../../lib/redis";
+import { storeKeyInRedis } from "../../proxy/identify";
+import { AccountParam } from "../account";
+import { newApi } from "../app";
 
 const Environment = z
   .string()
