@@ -25,6 +25,8 @@ export interface RuleInput {
   capNano: bigint;
   mode: Mode;
   alertAt: number[];
+  /** Percent of the cap past which calls go one at a time; null: never. */
+  throttleAt?: number | null;
 }
 
 export interface RuleWithStatus {
@@ -111,6 +113,7 @@ export async function createRule(stores: Stores, accountId: string, input: RuleI
       capNano: input.capNano,
       mode: input.mode,
       alertAt: ascending(input.alertAt),
+      throttleAt: input.throttleAt ?? null,
     })
     .returning();
   await syncScopes(stores, accountId, [[input.scope.type, scopeId]]);
@@ -137,6 +140,7 @@ export async function updateRule(
       ...(patch.capNano !== undefined ? { capNano: patch.capNano } : {}),
       ...(patch.mode ? { mode: patch.mode } : {}),
       ...(patch.alertAt ? { alertAt: ascending(patch.alertAt) } : {}),
+      ...(patch.throttleAt !== undefined ? { throttleAt: patch.throttleAt } : {}),
       updatedAt: nowDate(),
     })
     .where(eq(budgetRules.id, budgetId))

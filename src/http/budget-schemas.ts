@@ -64,12 +64,19 @@ const AlertAt = z
   .refine((a) => new Set(a).size === a.length, "thresholds must be distinct")
   .openapi({ example: DEFAULT_ALERT_AT });
 
+const ThrottleAt = z.number().int().min(1).max(100).nullable().openapi({
+  example: 90,
+  description:
+    "Percent of the cap past which this rule's calls are admitted one at a time (no two holds at once); null: never",
+});
+
 export const BudgetCreateBody = z.object({
   scope: Scope,
   period: z.enum(PERIODS),
   capUsd: CapUsd,
   mode: z.enum(MODES).default("hard"),
   alertAt: AlertAt.default(DEFAULT_ALERT_AT),
+  throttleAt: ThrottleAt.optional(),
 });
 export const BudgetPatchBody = z
   .object({
@@ -78,6 +85,7 @@ export const BudgetPatchBody = z
     capUsd: CapUsd.optional(),
     mode: z.enum(MODES).optional(),
     alertAt: AlertAt.optional(),
+    throttleAt: ThrottleAt.optional(),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), "nothing to change");
 
@@ -105,6 +113,7 @@ export const BudgetJson = z
     capUsd: Money,
     mode: z.enum(MODES),
     alertAt: z.array(z.number().int()),
+    throttleAt: z.number().int().nullable(),
     spentUsd: Money.openapi({ description: "This period; for a `*` rule the sum over every value" }),
     reservedUsd: Money.openapi({ description: "Held by calls in flight (their worst case)" }),
     remainingUsd: Money.openapi({
@@ -163,6 +172,7 @@ export function budgetToJson(
     capUsd: nanoToUsd(rule.capNano),
     mode: rule.mode,
     alertAt: rule.alertAt,
+    throttleAt: rule.throttleAt ?? null,
     spentUsd: nanoToUsd(spent),
     reservedUsd: nanoToUsd(reserved),
     remainingUsd: nanoToUsd(remaining),

@@ -217,4 +217,71 @@ describe("unpriced models never free", () => {
     // No hard rule for this tenant: forwarded, recorded unpriced.
     expect((await chat(acc.key, { "x-tollgate-tenant": "globex" }, { model: "acme-private-llm" })).status).toBe(200);
   });
+
+  it("with the account's fallback price: held and recorded at that price, flagged pricedBy fallback", async () => {
+    const acc = await newAccount();
+    await admin("POST", `/accounts/${acc.accountId}/budgets`, {
+      scope: { type: "tenant", id: "acme" },
+      period: "month",
+      capUsd: "5",
+    });
+    const bad = await admin("PUT", `/accounts/${acc.accountId}/settings`, {
+      unpricedFallback: { inputPerMTokUsd: "x" },
+    });
+    expect(bad.status).toBe(400);
+    const set = await admin("PUT", `/accounts/${acc.accountId}/settings`, {
+      unpricedFallback: { inputPerMTokUsd: "2.00", outputPerMTokUsd: "8.00" },
+    });
+    expect(set).toMatchObject({
+      status: 200,
+      body: { unpricedFallback: { inputPerMTokUsd: "2.00", outputPerMTokUsd: "8.00" } },
+    });
+    const res = await chat(acc.key, { "x-tollgate-tenant": "acme" }, { model: "acme-private-llm" });
+    expect(res.status).toBe(200);
+    const usage = ((await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
+    const id = res.headers.get("x-tollgate-request-id")!;
+    const rec = await eventually(async () => {
+      const r = await fetch(`${stack().gatewayUrl}/v1/requests/${id}`, {
+        headers: { authorization: `Bearer ${acc.key}` },
+      });
+      return r.status === 200
+        ? ((await r.json()) as { costUsd: string; pricedBy: string; priced: boolean })
+        : undefined;
+    });
+    // $2 / $8 per million, rounded half up to the nano-USD once.
+    const expected =
+      (BigInt(usage.prompt_tokens) * 2_000_000_000n + BigInt(usage.completion_tokens) * 8_000_000_000n + 500_000n) /
+      1_000_000n;
+    expect(rec).toMatchObject({ priced: true, pricedBy: "fallback", costUsd: nanoToUsd(expected) });
+    // Removed again: refused under the hard rule.
+    await admin("PUT", `/accounts/${acc.accountId}/settings`, { unpricedFallback: null });
+    expect((await chat(acc.key, { "x-tollgate-tenant": "acme" }, { model: "acme-private-llm" })).status).toBe(402);
+  });
+});
+
+describe("the wait, per key and per rule, through the admin API", () => {
+  it("a key's maxWaitMs 0 refuses at once; a rule's throttleAt is shown and kept", async () => {
+    const acc = await newAccount();
+    const rule = await admin<{ id: string; throttleAt: number | null }>("POST", `/accounts/${acc.accountId}/budgets`, {
+      scope: { type: "account" },
+      period: "day",
+      capUsd: "0.05",
+      throttleAt: 80,
+    });
+    expect(rule.body.throttleAt).toBe(80);
+    expect(
+      (await admin("PATCH", `/accounts/${acc.accountId}/budgets/${rule.body.id}`, { throttleAt: 101 })).status,
+    ).toBe(400);
+    const limits = await admin("PUT", `/accounts/${acc.accountId}/keys/${acc.keyId}/limits`, { maxWaitMs: 0 });
+    expect(limits.body).toMatchObject({ maxWaitMs: 0, requestsPerMinute: null });
+    // Each call holds ~$0.03 of the $0.05 (50,000 output tokens at $0.60 per million).
+    const slow = chat(acc.key, { "x-double-delay-ms": "1500" }, { max_tokens: 50_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const refused = await chat(acc.key, {}, { max_tokens: 50_000 });
+    expect(refused.status).toBe(402);
+    expect(((await refused.json()) as { error: { reason: string } }).error.reason).toBe("in_flight");
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await slow).status).toBe(200);
+  });
 });

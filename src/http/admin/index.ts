@@ -12,10 +12,12 @@ import { keysAdmin } from "./keys";
 import { limitsAdmin } from "./limits";
 import { pricesAdmin } from "./prices";
 import { providersAdmin } from "./providers";
+import { settingsAdmin } from "./settings";
 
 export const adminApi = newApi();
 adminApi.use("*", withConfigAndDb, requireAdmin);
 adminApi.route("/", accountsAdmin);
+adminApi.route("/", settingsAdmin);
 adminApi.route("/", keysAdmin);
 adminApi.route("/", providersAdmin);
 adminApi.route("/", pricesAdmin);

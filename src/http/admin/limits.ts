@@ -1,17 +1,18 @@
 /**
  * Per-key rate limits, enforced by the admission script (sliding one-minute window):
  *
- *   PUT /accounts/{account}/keys/{keyId}/limits   {requestsPerMinute?: n|null, tokensPerMinute?: n|null}
+ *   PUT /accounts/{account}/keys/{keyId}/limits   {requestsPerMinute?: n|null, tokensPerMinute?: n|null, maxWaitMs?: n|null}
  *   GET /accounts/{account}/keys/{keyId}/limits
  *
- * null or absent = no limit. Postgres holds them (key_limits); the key's Redis hash carries them
+ * null or absent = no limit. maxWaitMs: how long the key's calls wait for budget holds in flight
+ * when the request does not say (x-tollgate-max-wait-ms); null = the default, 5 s; 0 = never wait. Postgres holds them (key_limits); the key's Redis hash carries them
  * as rpm/tpm, rebuilt from Postgres whenever the hash is missing.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { keyLimits } from "../../../schema/budgets";
 import { gatewayKeys } from "../../../schema/index";
-import { writeKeyLimitsToRedis } from "../../budgets";
+import { MAX_WAIT_LIMIT_MS, writeKeyLimitsToRedis } from "../../budgets";
 import { nowDate } from "../../lib/clock";
 import type { Db } from "../../lib/db";
 import { GatewayError } from "../../lib/errors";
@@ -21,11 +22,13 @@ import { newApi } from "../app";
 
 const KeyParam = AccountParam.extend({ keyId: z.string().openapi({ param: { name: "keyId", in: "path" } }) });
 const Limit = z.number().int().min(1).max(1_000_000_000).nullable();
+const MaxWait = z.number().int().min(0).max(MAX_WAIT_LIMIT_MS).nullable();
 const LimitsJson = z
   .object({
     keyId: z.string(),
     requestsPerMinute: z.number().int().nullable(),
     tokensPerMinute: z.number().int().nullable(),
+    maxWaitMs: z.number().int().nullable(),
   })
   .openapi("KeyLimits");
 
@@ -46,14 +49,19 @@ export const limitsAdmin = newApi()
       method: "put",
       path: "/accounts/{account}/keys/{keyId}/limits",
       tags,
-      summary: "Set a key's rate limits (requests and tokens per minute; 429 with retry-after beyond them)",
+      summary:
+        "Set a key's rate limits (requests and tokens per minute; 429 with retry-after beyond them) and its budget wait",
       request: {
         params: KeyParam,
         body: {
           required: true,
           content: {
             "application/json": {
-              schema: z.object({ requestsPerMinute: Limit.optional(), tokensPerMinute: Limit.optional() }),
+              schema: z.object({
+                requestsPerMinute: Limit.optional(),
+                tokensPerMinute: Limit.optional(),
+                maxWaitMs: MaxWait.optional(),
+              }),
             },
           },
         },
@@ -67,6 +75,7 @@ export const limitsAdmin = newApi()
       const values = {
         requestsPerMinute: body.requestsPerMinute ?? null,
         tokensPerMinute: body.tokensPerMinute ?? null,
+        maxWaitMs: body.maxWaitMs ?? null,
       };
       await c.var.db
         .insert(keyLimits)
@@ -90,7 +99,12 @@ export const limitsAdmin = newApi()
       await requireKey(c.var.db, account, keyId);
       const [row] = await c.var.db.select().from(keyLimits).where(eq(keyLimits.keyId, keyId));
       return c.json(
-        { keyId, requestsPerMinute: row?.requestsPerMinute ?? null, tokensPerMinute: row?.tokensPerMinute ?? null },
+        {
+          keyId,
+          requestsPerMinute: row?.requestsPerMinute ?? null,
+          tokensPerMinute: row?.tokensPerMinute ?? null,
+          maxWaitMs: row?.maxWaitMs ?? null,
+        },
         200,
       );
     },

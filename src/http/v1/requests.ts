@@ -38,6 +38,10 @@ export const CostRecordJson = z
     costUsd: z.string().openapi({ example: "0.001046" }),
     providerReportedCostUsd: z.string().nullable(),
     priced: z.boolean(),
+    pricedBy: z
+      .enum(["catalog", "account", "fallback"])
+      .nullable()
+      .openapi({ description: "The catalog, the account's own rates, or its fallback price for unpriced models" }),
     priceVersion: z.string().nullable(),
     ratesApplied: z.unknown(),
     usageSource: z.enum(["reported", "estimated", "none"]),
@@ -80,6 +84,7 @@ export function recordToJson(r: typeof requestRecords.$inferSelect): z.infer<typ
     costUsd: nanoToUsd(r.costNano),
     providerReportedCostUsd: r.providerReportedCostNano === null ? null : nanoToUsd(r.providerReportedCostNano),
     priced: r.priced,
+    pricedBy: (r.pricedBy ?? null) as "catalog" | "account" | "fallback" | null,
     priceVersion: r.priceVersion,
     ratesApplied: r.ratesApplied,
     usageSource: r.usageSource as "reported" | "estimated" | "none",
