@@ -19,6 +19,7 @@ import { keyBudgetsApi } from "../../src/http/v1/budgets";
 import { sha256Hex } from "../../src/lib/crypto";
 import { newId, randomToken } from "../../src/lib/ids";
 import { usdToNano } from "../../src/lib/money";
+import { redisKeys } from "../../src/lib/redis-keys";
 import { type AlertDouble, startAlertDouble } from "../alert-double/server";
 import { startTestPostgres, startTestRedis, type TestPostgres, type TestRedis } from "./budgets-stack";
 
@@ -212,8 +213,11 @@ describe("admin budgets", () => {
       period: "day",
       capUsd: "0.05",
     });
-    const put = await req("PUT", `/accounts/${a.accountId}/keys/${a.keyId}/limits`, { requestsPerMinute: 2 });
-    expect(put.body).toEqual({ keyId: a.keyId, requestsPerMinute: 2, tokensPerMinute: null });
+    const put = await req("PUT", `/accounts/${a.accountId}/keys/${a.keyId}/limits`, {
+      requestsPerMinute: 2,
+      maxWaitMs: 0,
+    });
+    expect(put.body).toEqual({ keyId: a.keyId, requestsPerMinute: 2, tokensPerMinute: null, maxWaitMs: 0 });
     const deps = { db: () => p.db };
     const now = Date.UTC(2026, 10, 23, 10, 0, 0);
     expect((await admit(r.redis, a.input({ worst: "0.10", now }), deps)).kind).toBe("denied");
@@ -226,7 +230,12 @@ describe("admin budgets", () => {
       kind: "rate_limited",
       limit: "requests_per_minute",
     });
-    expect((await req("GET", `/accounts/${a.accountId}/keys/${a.keyId}/limits`)).body.requestsPerMinute).toBe(2);
+    expect((await req("GET", `/accounts/${a.accountId}/keys/${a.keyId}/limits`)).body).toMatchObject({
+      requestsPerMinute: 2,
+      maxWaitMs: 0,
+    });
+    // The key's wait setting is rebuilt with it.
+    expect(await r.redis.hget(redisKeys.gatewayKey(a.keyHash), "mw")).toBe("0");
     // A revoked key stays revoked after a flush (the hash is rebuilt with revoked=1).
     await p.db.update(gatewayKeys).set({ revokedAt: new Date() }).where(eq(gatewayKeys.id, a.keyId));
     await forget(a.accountId, a.keyHash);
