@@ -27,6 +27,10 @@ export function redisClient(config: Pick<Config, "UPSTASH_REDIS_REST_URL" | "UPS
     retry: { retries: 0 },
     automaticDeserialization: false,
     enableTelemetry: false,
+    // Plain JSON replies: base64 (the default) costs a TextDecoder per string on every call, and
+    // nothing we store is binary. Read-your-writes sync tokens are for replicas we do not read from.
+    responseEncoding: false,
+    readYourWrites: false,
   });
 }
 
