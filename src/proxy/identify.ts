@@ -18,6 +18,7 @@ import { nowMs } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
+import { IsolateCache } from "../lib/isolate-cache";
 import { hashReply, withTimeout } from "../lib/redis";
 import { redisKeys } from "../lib/redis-keys";
 
@@ -66,31 +67,9 @@ const SETTINGS_TTL_MS = 10_000;
 /** A Redis that does not answer in this time is treated as down (Postgres answers instead). */
 const REDIS_READ_TIMEOUT_MS = 2000;
 
-/**
- * A small per-isolate cache of values (never of promises: a promise from one request's I/O must
- * not be awaited by another request in Workers, so concurrent misses each load on their own —
- * from Redis, which the admin API keeps filled, so Postgres is read only after Redis lost data).
- */
-class IsolateCache<T> {
-  private readonly values = new Map<string, { value: T; expiresAt: number }>();
-  constructor(private readonly ttlMs: number) {}
-
-  async get(id: string, now: number, load: () => Promise<T>): Promise<T> {
-    const hit = this.values.get(id);
-    if (hit && hit.expiresAt > now) return hit.value;
-    const value = await load();
-    // Bounded: an isolate serving many keys forgets the oldest first.
-    if (this.values.size >= 5000) this.values.delete(this.values.keys().next().value as string);
-    this.values.set(id, { value, expiresAt: now + this.ttlMs });
-    return value;
-  }
-
-  delete(id: string): void {
-    this.values.delete(id);
-  }
-}
-
 const identityCache = new IsolateCache<Identity>(IDENTITY_TTL_MS);
+// A key's SHA-256 never changes: hashed once per isolate, not on every call.
+const keyHashes = new IsolateCache<string>(Number.POSITIVE_INFINITY);
 const settingsCache = new IsolateCache<AccountSettings>(SETTINGS_TTL_MS);
 
 export const unauthorized = (why: string) => new GatewayError("authentication", why);
@@ -101,7 +80,7 @@ export const hashGatewayKey = (key: string) => sha256Hex(key);
 export async function identify(presented: PresentedKey, deps: IdentifyDeps): Promise<Identity> {
   const now = deps.now ?? nowMs();
   if (!presented.gatewayKey.startsWith(KEY_PREFIX)) throw unauthorized("Tollgate gateway keys start with tg_.");
-  const keyHash = await hashGatewayKey(presented.gatewayKey);
+  const keyHash = await keyHashes.get(presented.gatewayKey, now, () => hashGatewayKey(presented.gatewayKey));
   return identityCache.get(keyHash, now, async () => {
     // Redis unreachable: Postgres still knows the key (FAIL_MODE then decides about budgets).
     const stored = hashReply(
