@@ -10,13 +10,14 @@ import type { ProviderQuirks, WireFormat } from "../providers";
 import {
   canCountTokens,
   createStreamMeter,
-  createUsageChunkStripper,
+  createUsageChunkStripperCore,
   isMeteredEndpoint,
   likelyInputTokens,
   type RequestFacts,
   readRequestFacts,
   type TokenCountRequest,
   tokenCountRequest,
+  type UsageChunkStripper,
   withIncludeUsageText,
 } from "../wire";
 import type { Meter } from "./tally";
@@ -35,7 +36,8 @@ export interface ProxiedRequest {
   /** Its count request, built only when asked for (the input bound matters); null: no exact mapping. */
   tokenCount(): TokenCountRequest | null;
   meter(streamed: boolean): Meter;
-  stripUsageChunk(): TransformStream<Uint8Array, Uint8Array>;
+  /** The client-side stripper of the usage-only chunk we asked for (only when injectedIncludeUsage). */
+  stripUsageChunk(): UsageChunkStripper;
 }
 
 const NO_FACTS: RequestFacts = {
@@ -87,7 +89,7 @@ export async function readRequest(
       countable: false,
       tokenCount: () => null,
       meter: (streamed) => createStreamMeter({ format, quirks, endpoint: "other", streamed }),
-      stripUsageChunk: () => new TransformStream(),
+      stripUsageChunk: () => createUsageChunkStripperCore(),
     };
   }
   const text = await readBodyText(req);
@@ -122,6 +124,6 @@ export async function readRequest(
         estimatedInputTokens: () => likelyInputTokens(body),
         ...(facts.cacheWriteTtl ? { cacheWriteTtl: facts.cacheWriteTtl } : {}),
       }),
-    stripUsageChunk: () => createUsageChunkStripper(),
+    stripUsageChunk: () => createUsageChunkStripperCore(),
   };
 }

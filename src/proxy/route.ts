@@ -18,7 +18,7 @@ import { clientHeaders, upstreamHeaders, upstreamUrl } from "./forward";
 import { accountSettings, identify, readGatewayKey } from "./identify";
 import { readRequest } from "./request";
 import { assignRequestId } from "./request-id";
-import { tallyResponse } from "./tally";
+import { readWhole, tallyStream, tallyWhole } from "./tally";
 import { resolveUpstream } from "./upstream";
 
 type ProxyContext = Context<{ Bindings: Env }>;
@@ -144,7 +144,7 @@ async function proxy(
   }
   const requestId = await requestIdPromise;
 
-  // 5–6 stream back, tally a tee'd copy
+  // 5–6 stream back and tally the same bytes (whole for small JSON, one read loop for the rest)
   const headers = clientHeaders(upstreamRes.headers, { bodyChanged: request.injectedIncludeUsage });
   headers.set("x-tollgate-request-id", requestId);
   for (const [k, v] of Object.entries(admission.responseHeaders)) headers.set(k, v);
@@ -154,9 +154,15 @@ async function proxy(
     return new Response(upstreamRes.body, { status: upstreamRes.status, headers });
   }
   const streamed = (upstreamRes.headers.get("content-type") ?? "").includes("text/event-stream");
-  const { clientBody, done } = tallyResponse(upstreamRes.body, request.meter(streamed), {
+  const meter = request.meter(streamed);
+  if (readWhole(upstreamRes.headers, streamed)) {
+    const { body, tally } = await tallyWhole(upstreamRes, meter, startedAt);
+    c.executionCtx.waitUntil(finishCall(call(requestId), deps, { status: upstreamRes.status, tally, streamed }));
+    return new Response(body, { status: upstreamRes.status, headers });
+  }
+  const { clientBody, done } = tallyStream(upstreamRes.body, meter, {
     startedAt,
-    clientTransform: streamed && request.injectedIncludeUsage ? request.stripUsageChunk() : undefined,
+    ...(streamed && request.injectedIncludeUsage ? { stripper: request.stripUsageChunk() } : {}),
   });
   c.executionCtx.waitUntil(
     done.then((tally) => finishCall(call(requestId), deps, { status: upstreamRes.status, tally, streamed })),

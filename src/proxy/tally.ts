@@ -1,12 +1,23 @@
 /**
  * Steps 5–6: the provider's bytes go to the client as they arrive, unchanged (except the usage-only
- * chunk we asked for ourselves); a tee'd copy is read for usage inside waitUntil. A TransformStream
- * alone would lose the usage when the client hangs up (its flush never runs); the tee keeps reading
- * the upstream to its end, bounded in bytes and time.
+ * chunk we asked for ourselves), and the same bytes are read for usage. Two ways, by body:
+ *
+ *   - a JSON body of known, modest length: read whole in one native call (`arrayBuffer()`), metered,
+ *     and sent as one buffer — no JavaScript per chunk at all (the client waits for the last byte
+ *     of a JSON answer anyway);
+ *   - anything else (SSE above all): ONE reader loop over the upstream body. Each chunk is read
+ *     once, handed to the meter, passed through the usage-chunk stripper when we injected
+ *     include_usage, and written into an IdentityTransformStream whose readable side is the
+ *     client's body (workerd pumps it natively). That is one read and one write per chunk, where a
+ *     tee plus a JS TransformStream crossed into JavaScript three or four times.
+ *
+ * A client that hangs up only stops the writes: the loop keeps reading the upstream to its end
+ * (bounded in bytes and time), so the call is still metered with the provider's usage.
  */
 
 import { nowMs } from "../lib/clock";
 import type { Usage, UsageSource } from "../usage";
+import type { UsageChunkStripper } from "../wire";
 
 export interface Meter {
   push(chunk: Uint8Array): void;
@@ -28,23 +39,73 @@ export interface TallyResult {
 
 export const METER_MAX_BYTES = 64 * 1024 * 1024;
 export const METER_MAX_MS = 15 * 60 * 1000;
+/** JSON bodies up to this size (declared by content-length) are read whole. */
+export const WHOLE_BODY_MAX_BYTES = 1024 * 1024;
 
-export function tallyResponse(
-  body: ReadableStream<Uint8Array>,
-  meter: Meter,
-  opts: { startedAt: number; clientTransform?: TransformStream<Uint8Array, Uint8Array> },
-): { clientBody: ReadableStream<Uint8Array>; done: Promise<TallyResult> } {
-  const [toClient, toMeter] = body.tee();
-  const clientBody = opts.clientTransform ? toClient.pipeThrough(opts.clientTransform) : toClient;
-  return { clientBody, done: readForUsage(toMeter, meter, opts.startedAt) };
+/** The writable half is native in workerd; Node (unit tests) has only the JS TransformStream. */
+type PipePair = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
+const nativePipe = (): PipePair => {
+  const Identity = (globalThis as { IdentityTransformStream?: new () => PipePair }).IdentityTransformStream;
+  return Identity ? new Identity() : new TransformStream<Uint8Array, Uint8Array>();
+};
+
+/** Whether the body can be read whole: JSON with a declared length within WHOLE_BODY_MAX_BYTES. */
+export function readWhole(headers: Headers, streamed: boolean): boolean {
+  if (streamed) return false;
+  const length = Number(headers.get("content-length") ?? "NaN");
+  return Number.isFinite(length) && length >= 0 && length <= WHOLE_BODY_MAX_BYTES;
 }
 
-async function readForUsage(stream: ReadableStream<Uint8Array>, meter: Meter, startedAt: number): Promise<TallyResult> {
-  const reader = stream.getReader();
+/** The whole-body path: the buffer to send and the tally, together. */
+export async function tallyWhole(
+  res: Response,
+  meter: Meter,
+  startedAt: number,
+): Promise<{ body: ArrayBuffer | null; tally: TallyResult }> {
+  let body: ArrayBuffer | null = null;
+  let ttftMs: number | null = null;
+  try {
+    body = await res.arrayBuffer();
+    ttftMs = nowMs() - startedAt;
+    meter.push(new Uint8Array(body));
+  } catch {
+    // Cut off mid-body: nothing to meter, the client gets what the runtime makes of it.
+  }
+  return { body, tally: result(meter, startedAt, ttftMs, body?.byteLength ?? 0, body !== null) };
+}
+
+/** The streaming path: the client's body now, the tally when the upstream body has ended. */
+export function tallyStream(
+  body: ReadableStream<Uint8Array>,
+  meter: Meter,
+  opts: { startedAt: number; stripper?: UsageChunkStripper },
+): { clientBody: ReadableStream<Uint8Array>; done: Promise<TallyResult> } {
+  const pipe = nativePipe();
+  return { clientBody: pipe.readable, done: pump(body, pipe.writable.getWriter(), meter, opts) };
+}
+
+async function pump(
+  body: ReadableStream<Uint8Array>,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  meter: Meter,
+  opts: { startedAt: number; stripper?: UsageChunkStripper },
+): Promise<TallyResult> {
+  const reader = body.getReader();
+  let clientGone = false;
+  const gone = () => {
+    clientGone = true;
+  };
+  const send = async (pieces: Uint8Array[]) => {
+    for (const piece of pieces) {
+      if (clientGone) return;
+      // Backpressure from the client, as a pipe would give it; a client that went away rejects.
+      await writer.write(piece).catch(gone);
+    }
+  };
   let bytes = 0;
   let ttftMs: number | null = null;
   let ended = false;
-  const deadline = startedAt + METER_MAX_MS;
+  const deadline = opts.startedAt + METER_MAX_MS;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -52,37 +113,34 @@ async function readForUsage(stream: ReadableStream<Uint8Array>, meter: Meter, st
         ended = true;
         break;
       }
-      if (ttftMs === null) ttftMs = nowMs() - startedAt;
+      if (ttftMs === null) ttftMs = nowMs() - opts.startedAt;
       bytes += value.byteLength;
       if (bytes > METER_MAX_BYTES || nowMs() > deadline) break;
       meter.push(value);
+      await send(opts.stripper ? opts.stripper.push(value) : [value]);
     }
   } catch {
     // The upstream broke off mid-body: what was read so far still counts (estimated below).
   } finally {
     if (!ended) reader.cancel().catch(() => {});
   }
-  const result = meter.finish();
+  if (opts.stripper) await send(opts.stripper.flush());
+  // workerd ends a broken upstream body cleanly for the client too: close, not abort.
+  if (!clientGone) await writer.close().catch(() => {});
+  return result(meter, opts.startedAt, ttftMs, bytes, ended);
+}
+
+function result(meter: Meter, startedAt: number, ttftMs: number | null, bytes: number, ended: boolean): TallyResult {
+  const found = meter.finish();
   const latencyMs = nowMs() - startedAt;
-  if (result.usage) {
-    return {
-      usage: result.usage,
-      usageSource: "reported",
-      modelAnswered: result.model,
-      ttftMs,
-      latencyMs,
-      bytes,
-      complete: ended && result.complete,
-    };
-  }
-  const estimated = result.estimatedUsage ?? null;
+  const estimated = found.usage ? null : (found.estimatedUsage ?? null);
   return {
-    usage: estimated,
-    usageSource: estimated ? "estimated" : "none",
-    modelAnswered: result.model,
+    usage: found.usage ?? estimated,
+    usageSource: found.usage ? "reported" : estimated ? "estimated" : "none",
+    modelAnswered: found.model,
     ttftMs,
     latencyMs,
     bytes,
-    complete: ended && result.complete,
+    complete: ended && found.complete,
   };
 }
