@@ -11,11 +11,10 @@
  * hand-off that raced the timeout. Redis calls of a waiting call: admit (queued), BLPOP, and only
  * when no hand-off came, one last admit.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import { randomToken } from "../lib/ids";
-import { runScript } from "../lib/redis";
+import { runScript, type ScriptRedis } from "../lib/redis";
 import { redisKeys } from "../lib/redis-keys";
 import { denialMessage, unpricedMessage } from "./denial";
 import { budgetKeys } from "./keys";
@@ -186,7 +185,7 @@ function limitSource(r: Named): LimitSource {
   };
 }
 
-export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {}): Promise<AdmitResult> {
+export async function admit(redis: ScriptRedis, input: AdmitInput, deps: AdmitDeps = {}): Promise<AdmitResult> {
   const worst = BigInt(input.worstCaseNano);
   if (worst < 0n || worst > MAX_SAFE) throw new RangeError(`worst case ${worst} nano-USD is out of range`);
   const { accountId, keyId } = input.attribution;
@@ -353,7 +352,7 @@ export async function admit(redis: Redis, input: AdmitInput, deps: AdmitDeps = {
  * arrives or the timeout passes (Upstash serves it, as the local endpoint does, on a connection
  * of its own); the reply is [list, element] or null.
  */
-async function blpop(redis: Redis, key: string, timeoutMs: number): Promise<string | null> {
+async function blpop(redis: ScriptRedis, key: string, timeoutMs: number): Promise<string | null> {
   const seconds = Math.max(0.001, timeoutMs / 1000).toFixed(3);
   const reply = (await redis.exec(["BLPOP", key, seconds])) as [string, string] | null;
   return Array.isArray(reply) ? String(reply[1]) : null;

@@ -4,8 +4,7 @@
  * crossed for the first time this period — and hands the room it frees to the calls waiting on
  * those rules (src/budgets/admit.ts). Idempotent per reservation: a retried settle is a no-op.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
-import { runScript } from "../lib/redis";
+import { runScript, type ScriptRedis } from "../lib/redis";
 import { lifetimeSeconds, type Reservation } from "./admit";
 import { budgetKeys } from "./keys";
 import { COUNTER_GRACE_SECONDS, type Period } from "./periods";
@@ -57,7 +56,7 @@ export interface SettleResult {
   handedOff: number;
 }
 
-export async function settle(redis: Redis, input: SettleInput): Promise<SettleResult> {
+export async function settle(redis: ScriptRedis, input: SettleInput): Promise<SettleResult> {
   const r = input.reservation;
   const actual = BigInt(input.actualCostNano);
   if (actual < 0n || actual > MAX_SAFE) throw new RangeError(`actual cost ${actual} nano-USD is out of range`);

@@ -2,8 +2,7 @@
  * What the APIs show: exact spent and reserved of each rule in its current period, read from the
  * counters the scripts keep (expired reservations swept first), in one script call.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
-import { runScript } from "../lib/redis";
+import { runScript, type ScriptRedis } from "../lib/redis";
 import { budgetKeys } from "./keys";
 import { type PeriodWindow, periodWindow } from "./periods";
 import { named } from "./replies";
@@ -37,7 +36,7 @@ function pairs(flat: string[] | undefined): Map<string, bigint> {
  * value's counter is listed.
  */
 export async function budgetStatus(
-  redis: Redis,
+  redis: ScriptRedis,
   accountId: string,
   rules: BudgetRule[],
   now: number,

@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import { keyLimits } from "../../schema/budgets";
 import { budgetRules, gatewayKeys } from "../../schema/index";
 import type { Db } from "../lib/db";
-import { runScript } from "../lib/redis";
+import { runScript, type ScriptRedis } from "../lib/redis";
 import { redisKeys } from "../lib/redis-keys";
 import { budgetKeys } from "./keys";
 import type { Period } from "./periods";
@@ -35,7 +35,12 @@ export async function listRules(db: Db, accountId: string): Promise<BudgetRule[]
 }
 
 /** Rebuilds an account's whole rules hash from Postgres. */
-export async function loadRulesIntoRedis(redis: Redis, db: Db, accountId: string, now: number): Promise<BudgetRule[]> {
+export async function loadRulesIntoRedis(
+  redis: ScriptRedis,
+  db: Db,
+  accountId: string,
+  now: number,
+): Promise<BudgetRule[]> {
   const rules = await listRules(db, accountId);
   await writeRulesToRedis(redis, accountId, rules, now);
   return rules;
@@ -43,7 +48,7 @@ export async function loadRulesIntoRedis(redis: Redis, db: Db, accountId: string
 
 /** Replaces the account's rules hash with these rules (all of the account's rules). */
 export async function writeRulesToRedis(
-  redis: Redis,
+  redis: ScriptRedis,
   accountId: string,
   rules: BudgetRule[],
   now: number,
@@ -73,7 +78,7 @@ export async function syncScopeToRedis(
  * Writes a gateway key's Redis hash from Postgres, with its rate limits and the `lim` mark the
  * admission script requires. false: no such key.
  */
-export async function loadKeyIntoRedis(redis: Redis, db: Db, keyHash: string): Promise<boolean> {
+export async function loadKeyIntoRedis(redis: ScriptRedis, db: Db, keyHash: string): Promise<boolean> {
   const [row] = await db
     .select({ key: gatewayKeys, limits: keyLimits })
     .from(gatewayKeys)
@@ -81,7 +86,7 @@ export async function loadKeyIntoRedis(redis: Redis, db: Db, keyHash: string): P
     .where(eq(gatewayKeys.keyHash, keyHash));
   if (!row) return false;
   // Same fields as storeKeyInRedis (src/proxy/identify.ts), plus the limits; `lim` last.
-  await redis.hset(redisKeys.gatewayKey(keyHash), {
+  const fields = {
     id: row.key.id,
     account: row.key.accountId,
     env: row.key.environment ?? "",
@@ -91,7 +96,8 @@ export async function loadKeyIntoRedis(redis: Redis, db: Db, keyHash: string): P
     tpm: String(row.limits?.tokensPerMinute ?? 0),
     mw: row.limits?.maxWaitMs === null || row.limits?.maxWaitMs === undefined ? "" : String(row.limits.maxWaitMs),
     lim: "1",
-  });
+  };
+  await redis.exec(["HSET", redisKeys.gatewayKey(keyHash), ...Object.entries(fields).flat()]);
   return true;
 }
 

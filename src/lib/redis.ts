@@ -34,8 +34,18 @@ export function redisClient(config: Pick<Config, "UPSTASH_REDIS_REST_URL" | "UPS
   });
 }
 
+/**
+ * What running a Lua script, or any one command, needs: @upstash/redis's client has these three
+ * methods, and so does the hot path's lean client (src/lib/redis-rest.ts).
+ */
+export interface ScriptRedis {
+  evalsha(sha1: string, keys: string[], args: (string | number)[]): Promise<unknown>;
+  eval(source: string, keys: string[], args: (string | number)[]): Promise<unknown>;
+  exec(args: [string, ...(string | number)[]]): Promise<unknown>;
+}
+
 export async function runScript<T>(
-  redis: Redis,
+  redis: ScriptRedis,
   script: LuaScript,
   keys: string[],
   args: (string | number)[],

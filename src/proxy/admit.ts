@@ -3,13 +3,12 @@
  * once), applies the key's rate limits, and reserves the call's worst-case cost on every budget
  * scope that applies — or refuses, naming the scope. Redis unreachable: FAIL_MODE decides.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import type { UnpricedFallback } from "../account-settings";
 import { admissionError, admit, budgetHeaders, MAX_WAIT_LIMIT_MS, type Reservation } from "../budgets";
 import type { Config } from "../config";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
-import { withTimeout } from "../lib/redis";
+import { type ScriptRedis, withTimeout } from "../lib/redis";
 import { type AccountPriceOverride, lookupModel, priceUsage } from "../pricing";
 import { emptyUsage } from "../usage";
 import type { Attribution } from "./attribute";
@@ -126,7 +125,7 @@ export async function countInputTokens(
 
 export async function admitCall(p: {
   config: Config;
-  redis: Redis;
+  redis: ScriptRedis;
   identity: Identity;
   attribution: Attribution;
   upstream: Upstream;

@@ -10,6 +10,7 @@ import { settle } from "../budgets";
 import type { Config, Env } from "../config";
 import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
+import type { RedisRest } from "../lib/redis-rest";
 import { type AccountPriceOverride, catalogVersion, priceUsage } from "../pricing";
 import { type CostRecord, queueRecord } from "../records/record";
 import { emptyUsage, totalInputTokens, totalOutputTokens } from "../usage";
@@ -36,7 +37,10 @@ export interface CallContext {
 export interface FinishDeps {
   config: Config;
   env: Env;
-  redis: Redis;
+  /** The full client: cold paths only (built when first used). */
+  readonly redis: Redis;
+  /** The lean client of the hot calls (src/lib/redis-rest.ts): settle and record go out together. */
+  rest: RedisRest;
   lazyDb: () => Db;
   closeDb: () => Promise<void> | undefined;
 }
@@ -90,7 +94,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     if (call.admission.reservation) {
       const tokens = usage ? totalInputTokens(usage) + totalOutputTokens(usage) : 0;
       tasks.push(
-        settle(deps.redis, {
+        settle(deps.rest, {
           reservation: call.admission.reservation,
           requestId: call.requestId,
           actualCostNano: costNano,
@@ -137,7 +141,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
           startedAt: new Date(call.startedAt),
           finishedAt: new Date(finishedAt),
         },
-        { db: deps.lazyDb, redis: deps.redis },
+        { db: deps.lazyDb, redis: deps.rest },
       ),
     );
     const results = await Promise.allSettled(tasks);

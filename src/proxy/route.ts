@@ -3,6 +3,7 @@
  *   identify → attribute → read request → admit (reserve) → forward → tally
  * and, after the last byte, inside waitUntil: price → settle → record → alert (finish.ts).
  */
+import type { Redis } from "@upstash/redis/cloudflare";
 import { type Context, Hono } from "hono";
 import { priceOverridesOf } from "../account-settings";
 import { type Config, ConfigError, type Env, loadConfig } from "../config";
@@ -10,6 +11,7 @@ import { nowMs } from "../lib/clock";
 import { type Db, type DbSession, openDb } from "../lib/db";
 import { GatewayError, proxyErrorResponse } from "../lib/errors";
 import { redisClient } from "../lib/redis";
+import { RedisRest } from "../lib/redis-rest";
 import type { WireFormat } from "../providers";
 import { admitCall, countInputTokens, readMaxWait } from "./admit";
 import { readAttribution } from "./attribute";
@@ -37,10 +39,16 @@ proxyRoute.all("/proxy/:provider/*", async (c) => {
     const message = err instanceof ConfigError ? err.message : String(err);
     return proxyErrorResponse(new GatewayError("unavailable", message), state.format);
   }
+  let upstash: Redis | undefined;
   const deps: FinishDeps = {
     config,
     env: c.env,
-    redis: redisClient(config),
+    rest: new RedisRest(config),
+    // The full client only for what is not on every call (cache misses, client request ids).
+    get redis() {
+      upstash ??= redisClient(config);
+      return upstash;
+    },
     lazyDb: (): Db => {
       state.db ??= openDb(config);
       return state.db.db;
@@ -65,7 +73,14 @@ async function proxy(
   state: { format: WireFormat },
 ): Promise<Response> {
   const req = c.req.raw;
-  const { config, redis } = deps;
+  const { config } = deps;
+  // Read only on an isolate-cache miss: the full client is built only then.
+  const cold = {
+    get redis() {
+      return deps.redis;
+    },
+    db: deps.lazyDb,
+  };
   const early = resolveUpstream(providerId, c.env, config, null);
   if (early) state.format = early.format;
 
@@ -77,8 +92,8 @@ async function proxy(
       "Missing Tollgate key: send it as the API key (Authorization: Bearer tg_… or x-api-key: tg_…) or in x-tollgate-key.",
     );
   }
-  const identity = await identify(presented, { redis, db: deps.lazyDb });
-  const settings = await accountSettings(identity.accountId, { redis, db: deps.lazyDb });
+  const identity = await identify(presented, cold);
+  const settings = await accountSettings(identity.accountId, cold);
   const upstream = resolveUpstream(providerId, c.env, config, settings);
   if (!upstream) throw new GatewayError("not_found", `Unknown provider "${providerId}".`);
   state.format = upstream.format;
@@ -96,7 +111,7 @@ async function proxy(
   const maxWaitMs = readMaxWait(req.headers);
   const admission = await admitCall({
     config,
-    redis,
+    redis: deps.rest,
     identity,
     attribution,
     upstream,
@@ -112,7 +127,7 @@ async function proxy(
   // 4 forward (the request id's Redis INCR, when the client sent its own id, runs meanwhile)
   const credential = await upstream.credential(presented.byok);
   const requestIdPromise = assignRequestId(
-    admission.redisUp ? redis : null,
+    admission.redisUp ? deps.redis : null,
     identity.accountId,
     attribution.clientRequestId,
   ).catch(() => assignRequestId(null, identity.accountId, attribution.clientRequestId));

@@ -14,11 +14,10 @@
  * Inserts are idempotent on (account, request id), so flushing twice is harmless.
  * Never the prompt, never the completion: nothing here can hold either.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import { getTableColumns, sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
 import type { Db } from "../lib/db";
-import { hashReply } from "../lib/redis";
+import { hashReply, type ScriptRedis } from "../lib/redis";
 import { redisKeys } from "../lib/redis-keys";
 import type { Usage, UsageSource } from "../usage";
 
@@ -131,7 +130,8 @@ async function insertRows(db: Db, rows: (typeof requestRecords.$inferInsert)[]):
 
 export interface RecordDeps {
   db: () => Db;
-  redis: Redis;
+  /** Either Redis client (src/lib/redis.ts, src/lib/redis-rest.ts): commands go through exec. */
+  redis: ScriptRedis;
   /** Backoff between direct insert attempts, ms; tests shorten it. */
   backoffMs?: number[];
   /** How long the first record of a batch waits for others; tests shorten it. */
@@ -151,8 +151,8 @@ export async function queueRecord(record: CostRecord, deps: RecordDeps): Promise
   try {
     // Issued together: one pipelined request to Upstash (with the settle, when the caller issues it too).
     [, owner] = await Promise.all([
-      deps.redis.xadd(redisKeys.recordQueue(), "*", { row: queuedJson(row) }),
-      deps.redis.set(redisKeys.recordFlushDue(), "1", { nx: true, px: delay }),
+      deps.redis.exec(["XADD", redisKeys.recordQueue(), "*", "row", queuedJson(row)]),
+      deps.redis.exec(["SET", redisKeys.recordFlushDue(), "1", "NX", "PX", delay]),
     ]);
   } catch (err) {
     console.error(`record ${record.id}: Redis unreachable, inserting directly`, err);
@@ -198,7 +198,9 @@ export async function flushRecords(deps: Pick<RecordDeps, "db" | "redis">): Prom
 
 async function flushBatch(deps: Pick<RecordDeps, "db" | "redis">, max: number): Promise<{ entries: number }> {
   // Raw XRANGE reply (automaticDeserialization is off): [[entryId, [field, value, …]], …]
-  const entries = (await deps.redis.xrange(redisKeys.recordQueue(), "-", "+", max)) as unknown as [string, string[]][];
+  const entries = (await deps.redis.exec(["XRANGE", redisKeys.recordQueue(), "-", "+", "COUNT", max])) as
+    | [string, string[]][]
+    | null;
   if (!Array.isArray(entries) || entries.length === 0) return { entries: 0 };
   const ids: string[] = [];
   const rows: string[] = [];
@@ -209,6 +211,6 @@ async function flushBatch(deps: Pick<RecordDeps, "db" | "redis">, max: number): 
   }
   if (rows.length) await insertQueued(deps.db(), rows);
   // Deleted only after the insert succeeded; a crash in between re-inserts, which is a no-op.
-  await deps.redis.xdel(redisKeys.recordQueue(), ids);
+  await deps.redis.exec(["XDEL", redisKeys.recordQueue(), ...ids]);
   return { entries: entries.length };
 }
