@@ -1,22 +1,21 @@
 /**
  * Steps 7–10, after the response's last byte, inside waitUntil: price the usage the provider
- * reported, settle the reservation (drop it, add the actual cost), write the cost record, and
- * deliver the alerts whose thresholds this call crossed. Nothing here delays the client.
+ * reported (price.ts), then settle the hold, queue the cost record and deliver the alerts it
+ * crossed, as one group commit (commit.ts). Nothing here delays the client.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { UnpricedFallback } from "../account-settings";
-import { alertConfig, deliverAlerts } from "../alerts";
-import { settle } from "../budgets";
 import type { Config, Env } from "../config";
 import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import type { RedisRest } from "../lib/redis-rest";
-import { type AccountPriceOverride, catalogVersion, priceUsage } from "../pricing";
-import { type CostRecord, queueRecord } from "../records/record";
+import type { AccountPriceOverride } from "../pricing";
 import { emptyUsage, totalInputTokens, totalOutputTokens } from "../usage";
 import type { Admission } from "./admit";
 import type { Attribution } from "./attribute";
+import { commit } from "./commit";
 import type { Identity } from "./identify";
+import { priceCall } from "./price";
 import type { ProxiedRequest } from "./request";
 import type { TallyResult } from "./tally";
 import type { Upstream } from "./upstream";
@@ -43,6 +42,8 @@ export interface FinishDeps {
   rest: RedisRest;
   lazyDb: () => Db;
   closeDb: () => Promise<void> | undefined;
+  /** Work this request does for others (commits it carried with its admit), finished before the db closes. */
+  background: Promise<unknown>[];
 }
 
 export interface Outcome {
@@ -57,62 +58,33 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     const finishedAt = nowMs();
     const usage = outcome.tally?.usage ?? null;
     const modelAnswered = outcome.tally?.modelAnswered ?? null;
-    const model = modelAnswered ?? call.request.facts.model;
 
     // 7 price
-    let costNano = 0n;
-    let priced = false;
-    let priceVersion: string | null = catalogVersion;
-    let ratesApplied: unknown = null;
-    let pricedBy: CostRecord["pricedBy"] = null;
-    if (usage && model) {
-      const price = priceUsage({
-        provider: call.upstream.id,
-        model,
-        requestedModel: call.request.facts.model,
-        usage,
-        at: new Date(call.startedAt),
-        overrides: call.overrides,
-        ...(call.unpricedFallback ? { unpricedFallback: call.unpricedFallback } : {}),
-      });
-      priceVersion = price.catalogVersion;
-      if (price.priced) {
-        priced = true;
-        pricedBy = price.source;
-        costNano = BigInt(price.costNano);
-        ratesApplied = { modelId: price.modelId, provider: price.provider, source: price.source, ...price.rates };
-      } else {
-        ratesApplied = { unpricedReason: price.reason };
-      }
-    } else if (!usage) {
-      // Nothing to price (an error with no usage, an unmetered endpoint): zero cost, truly.
-      priced = true;
-    }
+    const price = priceCall({
+      provider: call.upstream.id,
+      model: modelAnswered ?? call.request.facts.model,
+      requestedModel: call.request.facts.model,
+      usage,
+      at: new Date(call.startedAt),
+      overrides: call.overrides,
+      ...(call.unpricedFallback ? { unpricedFallback: call.unpricedFallback } : {}),
+    });
 
-    // 8 settle (a call that was never admitted through Redis has nothing to settle)
-    const tasks: Promise<unknown>[] = [];
-    if (call.admission.reservation) {
-      const tokens = usage ? totalInputTokens(usage) + totalOutputTokens(usage) : 0;
-      tasks.push(
-        settle(deps.rest, {
-          reservation: call.admission.reservation,
-          requestId: call.requestId,
-          actualCostNano: costNano,
-          actualTokens: tokens,
-          now: finishedAt,
-        }).then(({ crossed }) =>
-          crossed.length
-            ? deliverAlerts(crossed, { db: deps.lazyDb, config: alertConfig(deps.config, deps.env) })
-            : undefined,
-        ),
-      );
-    }
-
-    // 9 record
+    // 8–10 settle, record, alert: one group commit (src/proxy/commit.ts)
     const a = call.attribution;
-    tasks.push(
-      queueRecord(
-        {
+    const reservation = call.admission.reservation;
+    await commit(
+      {
+        settle: reservation
+          ? {
+              reservation,
+              requestId: call.requestId,
+              actualCostNano: price.costNano,
+              actualTokens: usage ? totalInputTokens(usage) + totalOutputTokens(usage) : 0,
+              now: finishedAt,
+            }
+          : null,
+        record: {
           id: call.requestId,
           accountId: call.identity.accountId,
           keyId: call.identity.keyId,
@@ -129,11 +101,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
           streamed: outcome.streamed ?? false,
           status: outcome.status,
           usage: usage ?? emptyUsage(),
-          costNano,
-          priced,
-          pricedBy,
-          priceVersion,
-          ratesApplied,
+          ...price,
           usageSource: outcome.tally?.usageSource ?? "none",
           budgetChecked: call.admission.budgetChecked,
           latencyMs: outcome.tally?.latencyMs ?? finishedAt - call.startedAt,
@@ -141,12 +109,14 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
           startedAt: new Date(call.startedAt),
           finishedAt: new Date(finishedAt),
         },
-        { db: deps.lazyDb, redis: deps.rest },
-      ),
+      },
+      deps,
     );
-    const results = await Promise.allSettled(tasks);
-    for (const r of results) if (r.status === "rejected") console.error("after-call step failed", r.reason);
+  } catch (err) {
+    console.error("after-call step failed", err);
   } finally {
+    // Commits this request carried for other calls use its database session too.
+    await Promise.allSettled(deps.background);
     await deps.closeDb();
   }
 }

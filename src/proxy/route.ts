@@ -15,6 +15,7 @@ import { RedisRest } from "../lib/redis-rest";
 import type { WireFormat } from "../providers";
 import { admitCall, countInputTokens, readMaxWait } from "./admit";
 import { readAttribution } from "./attribute";
+import { carryCommits } from "./commit";
 import { type CallContext, type FinishDeps, finishCall } from "./finish";
 import { clientHeaders, upstreamHeaders, upstreamUrl } from "./forward";
 import { accountSettings, identify, readGatewayKey } from "./identify";
@@ -54,11 +55,12 @@ proxyRoute.all("/proxy/:provider/*", async (c) => {
       return state.db.db;
     },
     closeDb: () => state.db?.close(),
+    background: [],
   };
   try {
     return await proxy(c, providerId, startedAt, deps, state);
   } catch (err) {
-    c.executionCtx.waitUntil(Promise.resolve(deps.closeDb()));
+    c.executionCtx.waitUntil(Promise.allSettled(deps.background).then(() => deps.closeDb()));
     if (err instanceof GatewayError) return proxyErrorResponse(err, state.format);
     console.error("proxy error", err);
     return proxyErrorResponse(new GatewayError("unavailable", "Tollgate failed to handle this call."), state.format);
@@ -109,6 +111,10 @@ async function proxy(
   // 3 admit: one Redis script call — key still valid, rate limits, every budget scope reserved
   // (or, when holds in flight leave no room yet, a bounded wait for them).
   const maxWaitMs = readMaxWait(req.headers);
+  // Finished calls' settles and records ride along in the same Upstash request (src/proxy/commit.ts).
+  const carried = carryCommits(deps);
+  deps.background.push(carried);
+  c.executionCtx.waitUntil(carried);
   const admission = await admitCall({
     config,
     redis: deps.rest,
