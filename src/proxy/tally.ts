@@ -9,7 +9,8 @@
  *     once, handed to the meter, passed through the usage-chunk stripper when we injected
  *     include_usage, and written into an IdentityTransformStream whose readable side is the
  *     client's body (workerd pumps it natively). That is one read and one write per chunk, where a
- *     tee plus a JS TransformStream crossed into JavaScript three or four times.
+ *     tee plus a JS TransformStream crossed into JavaScript three or four times. The meter only
+ *     keeps the chunk (src/wire/lazy.ts reads the stream once, at its end).
  *
  * A client that hangs up only stops the writes: the loop keeps reading the upstream to its end
  * (bounded in bytes and time), so the call is still metered with the provider's usage.
@@ -42,11 +43,23 @@ export const METER_MAX_MS = 15 * 60 * 1000;
 /** JSON bodies up to this size (declared by content-length) are read whole. */
 export const WHOLE_BODY_MAX_BYTES = 1024 * 1024;
 
+/**
+ * Bytes the pipe to the client may hold before a write waits: writes are not awaited one by one
+ * (each await is a trip through the event loop per chunk), only when the client falls this far behind.
+ */
+const CLIENT_BUFFER_BYTES = 256 * 1024;
+
 /** The writable half is native in workerd; Node (unit tests) has only the JS TransformStream. */
 type PipePair = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
 const nativePipe = (): PipePair => {
-  const Identity = (globalThis as { IdentityTransformStream?: new () => PipePair }).IdentityTransformStream;
-  return Identity ? new Identity() : new TransformStream<Uint8Array, Uint8Array>();
+  const Identity = (globalThis as { IdentityTransformStream?: new (strategy?: { highWaterMark?: number }) => PipePair })
+    .IdentityTransformStream;
+  return Identity
+    ? new Identity({ highWaterMark: CLIENT_BUFFER_BYTES })
+    : new TransformStream<Uint8Array, Uint8Array>(undefined, {
+        highWaterMark: CLIENT_BUFFER_BYTES,
+        size: (c) => c.byteLength,
+      });
 };
 
 /** Whether the body can be read whole: JSON with a declared length within WHOLE_BODY_MAX_BYTES. */
@@ -98,8 +111,11 @@ async function pump(
   const send = async (pieces: Uint8Array[]) => {
     for (const piece of pieces) {
       if (clientGone) return;
-      // Backpressure from the client, as a pipe would give it; a client that went away rejects.
-      await writer.write(piece).catch(gone);
+      // Backpressure from the client, as a pipe would give it, once its buffer is full; a client
+      // that went away rejects the write.
+      if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready.catch(gone);
+      if (clientGone) return;
+      writer.write(piece).catch(gone);
     }
   };
   let bytes = 0;

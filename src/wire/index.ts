@@ -12,6 +12,7 @@ import type { ProviderQuirks, WireFormat } from "../providers";
 import { anthropicEndpoint, anthropicRequestFacts } from "./anthropic/request";
 import { createAnthropicStreamMeter } from "./anthropic/stream";
 import { anthropicUsageFromJson } from "./anthropic/usage";
+import { createLazyMeter } from "./lazy";
 import {
   openaiEndpoint,
   openaiRequestFacts,
@@ -97,13 +98,16 @@ export function createStreamMeter(opts: StreamMeterOptions): StreamMeter {
   const endpoint = opts.endpoint ?? endpointOf(opts.format, opts.path ?? "");
   const quirks = opts.quirks ?? {};
   if (opts.streamed === false) return createJsonMeter(opts.format, endpoint, quirks, opts);
+  // Kept, not parsed, per chunk; read at the end, usually just its head and tail (./lazy.ts).
   if (opts.format === "anthropic") {
-    return createAnthropicStreamMeter({
-      ...(opts.cacheWriteTtl ? { cacheWriteTtl: opts.cacheWriteTtl } : {}),
-      ...(opts.estimatedInputTokens !== undefined ? { estimatedInputTokens: opts.estimatedInputTokens } : {}),
-    });
+    return createLazyMeter(() =>
+      createAnthropicStreamMeter({
+        ...(opts.cacheWriteTtl ? { cacheWriteTtl: opts.cacheWriteTtl } : {}),
+        ...(opts.estimatedInputTokens !== undefined ? { estimatedInputTokens: opts.estimatedInputTokens } : {}),
+      }),
+    );
   }
-  return createOpenAIStreamMeter(endpoint, quirks, opts);
+  return createLazyMeter(() => createOpenAIStreamMeter(endpoint, quirks, opts));
 }
 
 /** Largest JSON response body the JSON meter keeps (bigger ones: usage null, flagged in warnings). */
