@@ -195,6 +195,28 @@ async function main() {
       }
     }
 
+    // An earlier build, for a before/after comparison in one run (the same machine noise for both).
+    const before = process.env.BENCH_BEFORE_BUNDLE;
+    if (before && !tollgateBuild) {
+      const tb = await startOnWorkerd({
+        name: "tollgate-before",
+        scriptPath: path.resolve(before),
+        ...compat,
+        bindings: tollgateVars,
+        cpu: targetCpu,
+      });
+      cleanups.push(() => tb.stop());
+      const acc = await setupTollgate(tb.origin, adminToken);
+      targets.push({
+        name: "tollgate-before",
+        url: `${tb.origin}/proxy/openai/chat/completions`,
+        headers: acc.headers,
+        pids: tb.pid ? [tb.pid] : [],
+        stop: tb.stop,
+      });
+      notes.push(`tollgate-before: ${before} (BENCH_BEFORE_BUNDLE), same stack, same rules.`);
+    }
+
     const portkey = findPortkeyBuild();
     if ("skipped" in portkey) skipped.push({ what: "Portkey Worker", why: portkey.skipped });
     else {

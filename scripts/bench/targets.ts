@@ -19,7 +19,8 @@ export const ROOT = path.join(here, "..", "..");
 export const BARE_BUNDLE = path.join(ROOT, "dist", "bench", "bare-worker.js");
 export const DEFAULT_PORTKEY_DIR = path.join(ROOT, ".bench", "portkey-worker");
 
-export type TargetName = "upstream" | "bare" | "tollgate" | "portkey";
+/** "tollgate-before": an earlier Tollgate bundle (BENCH_BEFORE_BUNDLE), measured in the same run. */
+export type TargetName = "upstream" | "bare" | "tollgate" | "tollgate-before" | "portkey";
 
 export interface Target {
   name: TargetName;
