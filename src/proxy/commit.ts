@@ -3,11 +3,11 @@
  * alerts the settle crossed.
  *
  * A finished call does not send its settle and record at once. It queues them as plain data at
- * module level (never a client or a promise: those belong to one request) and waits
+ * module level (never a client or a promise: those belong to one request), to be sent within
  * GROUP_COMMIT_MS. If another call of this isolate is admitted meanwhile, that call takes the
  * queue and sends it in the same Upstash request as its own admit: the settles run first, so the
  * admit sees the room they free. Under traffic that is one Redis round trip per call instead of
- * two. When no admit comes, the finished call sends the queue itself.
+ * two. When no admit comes, the timer one of the queued calls runs sends the queue.
  *
  * The request that sends a commit handles its replies with its own clients: alerts for the
  * crossed thresholds, and the record flush when its SET NX made it the flush's owner. A taken
@@ -78,11 +78,23 @@ export function carryCommits(deps: CommitDeps): Promise<void> {
   return sendCommits(take(MAX_CARRIED), deps);
 }
 
-/** Queues a finished call's commit; sends it (with whatever else is queued) if no admit took it in time. */
+/** A timer is running that will send what is still queued when it fires. */
+let timerRunning = false;
+
+/**
+ * Queues a finished call's commit. The first call to find no timer running starts one and, when it
+ * fires, sends whatever no admit took (its own commit and later ones). The others return at once:
+ * that call's waitUntil keeps the isolate alive until their commits are sent, so one timer per
+ * GROUP_COMMIT_MS serves them all.
+ */
 export async function commit(c: Omit<Commit, "taken">, deps: CommitDeps): Promise<void> {
-  const entry: Commit = { ...c, taken: false };
-  queue.push(entry);
-  await new Promise((r) => setTimeout(r, GROUP_COMMIT_MS));
-  if (entry.taken) return;
+  queue.push({ ...c, taken: false });
+  if (timerRunning) return;
+  timerRunning = true;
+  try {
+    await new Promise((r) => setTimeout(r, GROUP_COMMIT_MS));
+  } finally {
+    timerRunning = false;
+  }
   await sendCommits(take(queue.length), deps);
 }

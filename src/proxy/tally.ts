@@ -87,14 +87,73 @@ export async function tallyWhole(
   return { body, tally: result(meter, startedAt, ttftMs, body?.byteLength ?? 0, body !== null) };
 }
 
-/** The streaming path: the client's body now, the tally when the upstream body has ended. */
+/**
+ * The streaming path: the client's body now, the tally when the upstream body has ended.
+ *
+ * Without a stripper (the client's bytes are the provider's, untouched) the client gets one branch
+ * of a native tee — no JavaScript per chunk on its way — and the meter reads the other branch
+ * rarely: a read, then a pause of METER_READ_PAUSE_MS, so what arrived meanwhile comes in one
+ * large read (the tee queues it). With a stripper every chunk must pass through JavaScript on its
+ * way to the client anyway, so one loop reads, meters, strips and writes it.
+ */
 export function tallyStream(
   body: ReadableStream<Uint8Array>,
   meter: Meter,
   opts: { startedAt: number; stripper?: UsageChunkStripper },
 ): { clientBody: ReadableStream<Uint8Array>; done: Promise<TallyResult> } {
+  if (!opts.stripper) {
+    const [toClient, toMeter] = body.tee();
+    return { clientBody: toClient, done: readRarely(toMeter, meter, opts.startedAt) };
+  }
   const pipe = nativePipe();
   return { clientBody: pipe.readable, done: pump(body, pipe.writable.getWriter(), meter, opts) };
+}
+
+/**
+ * Pause between two reads of the meter's tee branch (it is not on the client's path). The record's
+ * latency of such a stream can be late by up to this much: its end is seen at the next read.
+ */
+export const METER_READ_PAUSE_MS = 10;
+/** Room for what arrives during a pause; the meter keeps the views (src/wire/lazy.ts). */
+const METER_READ_BYTES = 64 * 1024;
+
+async function readRarely(body: ReadableStream<Uint8Array>, meter: Meter, startedAt: number): Promise<TallyResult> {
+  let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  let byob = true;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (Node's fetch in unit tests may hand one): chunk by chunk.
+    reader = body.getReader();
+    byob = false;
+  }
+  let bytes = 0;
+  let ttftMs: number | null = null;
+  let ended = false;
+  const deadline = startedAt + METER_MAX_MS;
+  try {
+    for (;;) {
+      const { done, value } = byob
+        ? await (reader as ReadableStreamBYOBReader).read(new Uint8Array(METER_READ_BYTES))
+        : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+      if (done) {
+        ended = true;
+        break;
+      }
+      if (!value) continue;
+      if (ttftMs === null) ttftMs = nowMs() - startedAt;
+      bytes += value.byteLength;
+      if (bytes > METER_MAX_BYTES || nowMs() > deadline) break;
+      // Small reads leave their buffer mostly empty: keep a copy of just the bytes instead.
+      meter.push(value.byteLength * 4 < METER_READ_BYTES ? value.slice() : value);
+      await new Promise((r) => setTimeout(r, METER_READ_PAUSE_MS));
+    }
+  } catch {
+    // The upstream broke off mid-body: what was read so far still counts (estimated below).
+  } finally {
+    if (!ended) reader.cancel().catch(() => {});
+  }
+  return result(meter, startedAt, ttftMs, bytes, ended);
 }
 
 async function pump(

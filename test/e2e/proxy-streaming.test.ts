@@ -255,6 +255,24 @@ describe("SSE framing", () => {
     expect(at[6]! - at[0]!).toBeGreaterThan(400);
   });
 
+  it("Anthropic too (its bytes go to the client through a native tee; the meter reads the other branch rarely)", async () => {
+    const acc = await newAccount();
+    const started = Date.now();
+    const stream = anthropicClient(acc.key).messages.stream(
+      { model: HAIKU, max_tokens: 64, messages: [{ role: "user", content: "slowly" }] },
+      { headers: { "x-double-output-tokens": "12", "x-double-chunk-delay-ms": "100" } },
+    );
+    const at: number[] = [];
+    for await (const ev of stream) if (ev.type === "content_block_delta") at.push(Date.now() - started);
+    const final = await stream.finalMessage();
+    expect(at.length).toBeGreaterThanOrEqual(10);
+    const total = at.at(-1)!;
+    expect(total).toBeGreaterThan(900);
+    expect(at[0]!).toBeLessThan(total - 700);
+    expect(at[6]! - at[0]!).toBeGreaterThan(400);
+    expect(final.usage.output_tokens).toBe(12);
+  });
+
   it("an in-stream provider error event passes through; the SDK raises it and the call is recorded", async () => {
     const acc = await newAccount();
     const cap = capturingFetch();
