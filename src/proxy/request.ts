@@ -54,6 +54,8 @@ async function readBodyText(req: Request): Promise<string> {
     throw new GatewayError("too_large", `Request body over Tollgate's ${MAX_REQUEST_BYTES}-byte limit.`);
   }
   if (!req.body) return "";
+  // A declared length within the limit: one native read (the runtime holds it to that length).
+  if (Number.isFinite(declared)) return req.text();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -132,8 +132,9 @@ async function proxy(
 
   // 4 forward (the request id's Redis INCR, when the client sent its own id, runs meanwhile)
   const credential = await upstream.credential(presented.byok);
+  // Only a client's own id needs Redis (to number its retries): the full client is built only then.
   const requestIdPromise = assignRequestId(
-    admission.redisUp ? deps.redis : null,
+    admission.redisUp && attribution.clientRequestId ? deps.redis : null,
     identity.accountId,
     attribution.clientRequestId,
   ).catch(() => assignRequestId(null, identity.accountId, attribution.clientRequestId));
