@@ -17,7 +17,20 @@ export interface Workload {
   saturationConcurrency: number;
   /** Measure capacity on this workload itself; otherwise reuse `capacityFrom`'s. */
   capacityFrom?: string;
+  /** SSE: ms between events (0: all at once). */
+  paceMs?: number;
 }
+
+/** The paced stream of the memory phase: a chunk every 20 ms for 10 s, as a model generates. */
+export const PACED: Workload = {
+  id: "sse-paced",
+  label: "chat SSE, a chunk every 20 ms for 10 s",
+  stream: true,
+  delayMs: 0,
+  chunks: 500,
+  saturationConcurrency: 200,
+  paceMs: 20,
+};
 
 export const WORKLOADS: Workload[] = [
   {
@@ -83,7 +96,10 @@ export function requestBody(w: Workload, seq = 0): string {
     model: MODEL,
     messages: [
       { role: "system", content: "You are a helpful assistant. Answer briefly." },
-      { role: "user", content: `bench call ${seq}: delay=${w.delayMs} chunks=${w.chunks}. Say something.` },
+      {
+        role: "user",
+        content: `bench call ${seq}: delay=${w.delayMs} chunks=${w.chunks}${w.paceMs ? ` pace=${w.paceMs}` : ""}. Say something.`,
+      },
     ],
     max_tokens: 256,
     ...(w.stream ? { stream: true } : {}),

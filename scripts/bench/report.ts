@@ -10,6 +10,7 @@ import path from "node:path";
 import { type BurstResult, burstMarkdown } from "./budget-burst";
 import type { Workload } from "./config";
 import type { Pct, RunSummary } from "./measure";
+import { type MemoryResult, memoryMarkdown } from "./memory";
 import type { RttProbe, SubrequestProbe } from "./probes";
 import type { ProfileResult } from "./profile-run";
 import { type PortkeyBuild, ROOT } from "./targets";
@@ -34,6 +35,8 @@ export interface BenchReport {
   probes: SubrequestProbe[];
   rtt: RttProbe | null;
   profile: ProfileResult[] | null;
+  /** Paced streams and the JS heap (scripts/bench/memory.ts); null when it did not run. */
+  memory?: MemoryResult | null;
   /** The budget burst (scripts/bench/budget-burst.ts); null when it did not run. */
   budgetBursts?: BurstResult[] | null;
   skipped: { what: string; why: string }[];
@@ -465,6 +468,7 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     profileSection(report.profile),
     "",
+    ...(report.memory ? memoryMarkdown(report.memory) : []),
     ...(report.budgetBursts ? [...burstMarkdown(report.budgetBursts), ""] : []),
     "## All runs",
     "",

@@ -40,6 +40,7 @@ import {
 import { installServerHook, PgProbe, spilledByWorkflow, watchPort } from "./counters";
 import { LoadGenerator, type LoadJob } from "./loadgen";
 import { measureRun, type RunSummary, type Services } from "./measure";
+import { memoryPhase } from "./memory";
 import { probeRedisRtt, probeSubrequests, type RttProbe, type SubrequestProbe } from "./probes";
 import { affinity, childrenNamed, hasTaskset, machineInfo, pin } from "./proc";
 import { profileTollgate } from "./profile-run";
@@ -410,6 +411,26 @@ async function main() {
       }
     } else if (PROFILE && tollgate) skipped.push({ what: "CPU profile", why: "past the time bound" });
 
+    // ─── Paced streams and memory (scripts/bench/memory.ts) ───────────────────────────────
+    let memory: BenchReport["memory"] = null;
+    if (tollgate && account && process.env.BENCH_MEMORY !== "0") {
+      try {
+        memory = await memoryPhase({
+          bundle: WORKER_BUNDLE,
+          bareUrl: `${bare.origin}/proxy/openai/chat/completions`,
+          barePids: bare.pid ? [bare.pid] : [],
+          vars: tollgateVars,
+          compat,
+          cpu: targetCpu,
+          gen,
+          headers: account.headers,
+        });
+        log("paced streams and memory done");
+      } catch (err) {
+        skipped.push({ what: "paced streams and memory", why: String(err).slice(0, 300) });
+      }
+    }
+
     // The budget burst: its own account and Worker on the same stack (scripts/bench/budget-burst.ts).
     let budgetBursts: BurstResult[] | null = null;
     try {
@@ -438,6 +459,7 @@ async function main() {
       probes,
       rtt,
       profile,
+      memory,
       budgetBursts,
       skipped,
       notes,

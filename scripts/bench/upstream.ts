@@ -9,6 +9,7 @@
  *                             (as OpenAI does), then `data: [DONE]` — each event its own write
  *   otherwise               → one chat.completion JSON with usage
  *   `delay=N` in the text   → wait N ms before the status line
+ *   `pace=N` in the text    → SSE: N ms between events (a model generating at its own pace)
  * Usage is fixed: prompt_tokens = PROMPT_TOKENS, completion_tokens = the chunk count.
  * It counts what it reported, so the bench can check the gateway recorded exactly that.
  */
@@ -113,6 +114,7 @@ const STREAM = /"stream"\s*:\s*true/;
 const INCLUDE_USAGE = /"include_usage"\s*:\s*true/;
 const DELAY = /delay=(\d+)/;
 const CHUNKS = /chunks=(\d+)/;
+const PACE = /pace=(\d+)/;
 
 export async function startBenchUpstream(opts: { port?: number } = {}): Promise<BenchUpstream> {
   const stats: UpstreamStats = { requests: 0, usageReported: 0, promptTokens: 0, completionTokens: 0 };
@@ -150,6 +152,19 @@ export async function startBenchUpstream(opts: { port?: number } = {}): Promise<
       stats.completionTokens += chunks;
     }
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    const pace = Number(PACE.exec(body)?.[1] ?? 0);
+    if (pace > 0) {
+      let i = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        if (i < frames!.length - 1) {
+          res.write(frames![i++]);
+          setTimeout(next, pace);
+        } else res.end(frames![i]);
+      };
+      next();
+      return;
+    }
     for (let i = 0; i < frames.length - 1; i++) res.write(frames[i]);
     res.end(frames[frames.length - 1]);
   };

@@ -38,6 +38,13 @@ export interface TallyResult {
   complete: boolean;
 }
 
+/**
+ * Reads of upstream bodies, per path, since the isolate started: what the benchmark reads through
+ * the inspector (globalThis.__tollgateMeterStats) to report meter reads per call.
+ */
+export const meterStats = { bodies: 0, reads: 0 };
+(globalThis as { __tollgateMeterStats?: typeof meterStats }).__tollgateMeterStats = meterStats;
+
 export const METER_MAX_BYTES = 64 * 1024 * 1024;
 export const METER_MAX_MS = 15 * 60 * 1000;
 /** JSON bodies up to this size (declared by content-length) are read whole. */
@@ -77,6 +84,8 @@ export async function tallyWhole(
 ): Promise<{ body: ArrayBuffer | null; tally: TallyResult }> {
   let body: ArrayBuffer | null = null;
   let ttftMs: number | null = null;
+  meterStats.bodies++;
+  meterStats.reads++;
   try {
     body = await res.arrayBuffer();
     ttftMs = nowMs() - startedAt;
@@ -127,12 +136,14 @@ async function readRarely(body: ReadableStream<Uint8Array>, meter: Meter, starte
     reader = body.getReader();
     byob = false;
   }
+  meterStats.bodies++;
   let bytes = 0;
   let ttftMs: number | null = null;
   let ended = false;
   const deadline = startedAt + METER_MAX_MS;
   try {
     for (;;) {
+      meterStats.reads++;
       const { done, value } = byob
         ? await (reader as ReadableStreamBYOBReader).read(new Uint8Array(METER_READ_BYTES))
         : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
@@ -163,6 +174,7 @@ async function pump(
   opts: { startedAt: number; stripper?: UsageChunkStripper },
 ): Promise<TallyResult> {
   const reader = body.getReader();
+  meterStats.bodies++;
   let clientGone = false;
   const gone = () => {
     clientGone = true;
@@ -184,6 +196,7 @@ async function pump(
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      meterStats.reads++;
       if (done) {
         ended = true;
         break;
