@@ -44,6 +44,7 @@ export { budgetStatus, type RuleStatus } from "./status";
 export {
   loadKeyIntoRedis,
   loadRulesIntoRedis,
+  markKeyRevoked,
   syncScopeToRedis,
   writeKeyLimitsToRedis,
   writeRulesToRedis,

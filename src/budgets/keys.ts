@@ -10,7 +10,8 @@
  *   tg:{acc}:br:<rule>:<period key>  hash   member → reserved nano  (sum of the live holds)
  *   tg:{acc}:bz:<rule>:<period key>  zset   "<reservation>|<nano>|<member>" scored by expiry ms
  *   tg:{acc}:bq:<rule>:<period key>:<member>  zset  tickets of the calls waiting on this counter, by arrival ms
- *   tg:{acc}:bw:<ticket>             hash   a waiting call: worst case, hold ms, deadline, its hard rules
+ *   tg:{acc}:bw:<ticket>             hash   a waiting call: worst case, hold ms, deadline, its key id, its hard rules
+ *   tg:{acc}:krev                    set    key ids revoked in the last minutes: no waiter of theirs is handed a hold
  *   tg:{acc}:bk:<ticket>             list   where a settle wakes a waiting call ("ok": its hold is made)
  *   tg:{acc}:ba:<rule>:<period key>:<pct>:<member>   string  alert fired (SET NX), expires with the period
  *   tg:{acc}:bset:<reservation>      string settled marker (idempotent settle)
@@ -24,6 +25,7 @@ export const budgetKeys = {
   prefix: (accountId: string) => `tg:{${accountId}}:`,
   rules: (accountId: string) => `tg:{${accountId}}:rules:v2`,
   wake: (accountId: string, ticket: string) => `tg:{${accountId}}:bk:${ticket}`,
+  revokedKeys: (accountId: string) => `tg:{${accountId}}:krev`,
   spent: (accountId: string, ruleId: string, periodKey: string) => `tg:{${accountId}}:bs:${ruleId}:${periodKey}`,
   settled: (accountId: string, reservationId: string) => `tg:{${accountId}}:bset:${reservationId}`,
   rateWindow: (accountId: string, keyId: string, kind: "r" | "t", minute: number) =>

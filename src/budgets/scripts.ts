@@ -277,7 +277,7 @@ if blocked then
   end
   -- Wait: a waiter record a settle can hand a hold to, and the ticket in every hard rule's queue.
   local bw = P .. 'bw:' .. ticket
-  local record = {'worst', worstStr, 'hold_ms', holdMs, 'deadline', now + waitMs, 'n', #hard}
+  local record = {'worst', worstStr, 'hold_ms', holdMs, 'deadline', now + waitMs, 'key', key[1], 'n', #hard}
   for i, e in ipairs(hard) do
     for _, x in ipairs({'i' .. i, e.id, 'p' .. i, e.pk, 'm' .. i, e.member, 'c' .. i, e.cap, 't' .. i, e.throttle,
       'l' .. i, e.life}) do record[#record + 1] = x end
@@ -301,7 +301,7 @@ for _, e in ipairs(hard) do hold(e, ticket, worstStr, now + holdMs) end
 if not final then count_rates() end
 return {'status', 'ok', 'remaining', remaining(), 'entries', entry_list()}
 `,
-  sha1: "9dfd799a9726d3ec9a51d25a8311aa8a62ef33b6",
+  sha1: "75be71376e1e3a76d23fce1cf67b5224dd56cda0",
 };
 
 /**
@@ -375,6 +375,9 @@ for _, q in ipairs(freed) do
       local worst = tonumber(w.worst)
       local verdict = 'fits'
       if tonumber(w.deadline) < now then verdict = 'expired' end
+      -- A key revoked while its call waited gets no hold (the revocation lists the key in the
+      -- account's own slot, src/budgets/keys.ts): the call's last attempt then refuses it.
+      if w.key and redis.call('SISMEMBER', P .. 'krev', w.key) == 1 then verdict = 'denied' end
       if verdict == 'fits' then
         for _, e in ipairs(rules) do
           sweep(e, now)
@@ -400,7 +403,7 @@ for _, q in ipairs(freed) do
 end
 return {'status', 'ok', 'handed_off', handed, 'crossed', crossed}
 `,
-  sha1: "fdcb73f2992fa9bca5a8e66b84eb16b6f7e742ff",
+  sha1: "0ff55851d5dc5c61be52191533ebacf968d2787d",
 };
 
 /** STATUS: exact spent and reserved of rules for the APIs (expired holds swept first). */

@@ -116,3 +116,14 @@ export async function writeKeyLimitsToRedis(
     lim: "1",
   });
 }
+
+/**
+ * After a key is revoked: its calls still waiting for budget holds must not be handed one (the
+ * settle that would hand it checks this set, in the account's own slot). A wait is at most
+ * MAX_WAIT_LIMIT_MS, so the mark only has to outlive that.
+ */
+export async function markKeyRevoked(redis: ScriptRedis, accountId: string, keyId: string): Promise<void> {
+  const key = budgetKeys.revokedKeys(accountId);
+  await redis.exec(["SADD", key, keyId]);
+  await redis.exec(["EXPIRE", key, 120]);
+}

@@ -6,7 +6,7 @@
  * every scope type the cap is never exceeded while no call that fits is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdmitInput, admit, budgetStatus, type Reservation, settle } from "../../src/budgets";
+import { type AdmitInput, admit, budgetStatus, markKeyRevoked, type Reservation, settle } from "../../src/budgets";
 import { usdToNano } from "../../src/lib/money";
 import { redisKeys } from "../../src/lib/redis-keys";
 import { fixture, type RuleSpec } from "./budgets-fixture";
@@ -122,6 +122,21 @@ describe("waiting for holds in flight", () => {
       waitedMs: 0,
     });
     expect(Date.now() - now0).toBeLessThan(1_000);
+  });
+
+  it("a key revoked while its call waits: no hand-off, the call is refused as revoked", async () => {
+    const f = await fixture(t.redis, [{ scope: "account", capUsd: "1.00" }]);
+    const first = await held(f.input({ worstCaseNano: nano("0.80"), now: NOW }));
+    const waiting = admit(t.redis, f.input({ worstCaseNano: nano("0.30"), now: NOW, maxWaitMs: 10_000 }));
+    await sleep(100);
+    // What the admin API does on DELETE …/keys/{id}.
+    await t.redis.hset(redisKeys.gatewayKey(f.keyHash), { revoked: "1" });
+    await markKeyRevoked(t.redis, f.accountId, f.keyId);
+    const started = Date.now();
+    expect((await settleAs(first, nano("0.10"))).handedOff).toBe(0);
+    expect(await waiting).toEqual({ kind: "key_revoked" });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await budgetStatus(t.redis, f.accountId, f.rules, NOW)).get(f.rules[0]!.id)?.reservedNano).toBe(0n);
   });
 
   it("the key's own wait setting applies when the request gives none", async () => {

@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { gatewayKeys } from "../../../schema";
 import { requireAccount } from "../../accounts";
+import { markKeyRevoked } from "../../budgets";
 import { nowDate } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
 import { GatewayError } from "../../lib/errors";
@@ -145,13 +146,16 @@ export const keysAdmin = newApi()
         .returning();
       // Redis first would be safer against a crash between the two, but Postgres is the truth and
       // a Redis miss reads it; marking Redis after is enough because the hot path checks Redis.
-      await storeKeyInRedis(redisClient(c.var.config), existing.keyHash, {
+      const redis = redisClient(c.var.config);
+      await storeKeyInRedis(redis, existing.keyHash, {
         id: keyId,
         accountId: account,
         environment: existing.environment,
         name: existing.name,
         revoked: true,
       });
+      // Calls of this key waiting for budget room are not handed it either.
+      await markKeyRevoked(redis, account, keyId);
       return c.json(toJson(row!), 200);
     },
   );
