@@ -31,9 +31,19 @@ export class InspectorSession {
   private nextId = 1;
   private readonly waiting = new Map<number, (msg: { result?: unknown; error?: unknown }) => void>();
 
+  /** The isolate's execution context, once Runtime.enable announced it (for Runtime.evaluate). */
+  contextId: number | undefined;
+
   private constructor(private readonly ws: WebSocket) {
     ws.on("message", (data) => {
-      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: unknown };
+      const msg = JSON.parse(String(data)) as {
+        id?: number;
+        result?: unknown;
+        error?: unknown;
+        method?: string;
+        params?: { context?: { id: number } };
+      };
+      if (msg.method === "Runtime.executionContextCreated") this.contextId = msg.params?.context?.id;
       if (msg.id !== undefined) {
         this.waiting.get(msg.id)?.(msg);
         this.waiting.delete(msg.id);
@@ -58,10 +68,11 @@ export class InspectorSession {
     return new InspectorSession(ws);
   }
 
-  send<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+  /** `timeoutMs`: a busy isolate answers only between requests' turns; a GC under load can take long. */
+  send<T>(method: string, params: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`inspector ${method}: no answer`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`inspector ${method}: no answer`)), timeoutMs);
       this.waiting.set(id, (msg) => {
         clearTimeout(timer);
         if (msg.error) reject(new Error(`inspector ${method}: ${JSON.stringify(msg.error)}`));
