@@ -24,7 +24,7 @@ function passThroughVars(): Record<string, string> {
     if (value === undefined) continue;
     if (
       /^UPSTREAM_[A-Z0-9_]+_URL$/.test(name) ||
-      /^(FAIL_MODE|TOLLGATE_[A-Z0-9_]+|ALERT_[A-Z0-9_]+|EMAIL_[A-Z0-9_]+)$/.test(name)
+      /^(FAIL_MODE|TOLLGATE_[A-Z0-9_]+|ALERT_[A-Z0-9_]+|EMAIL_[A-Z0-9_]+|OTEL_[A-Z0-9_]+)$/.test(name)
     ) {
       vars[name] = value;
     }

@@ -1,14 +1,16 @@
 /**
  * What the hot path needs to know about an account besides its budgets: stored provider
  * credentials (sealed), custom OpenAI/Anthropic-compatible providers, negotiated prices, and its
- * price for models nothing else can price.
+ * price for models nothing else can price, and its own OpenTelemetry collector.
  * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
  * cached per isolate for a few seconds.
  */
 import { eq } from "drizzle-orm";
 import { accounts, priceOverrides, providerConfigs } from "../schema";
+import { telemetryExporters } from "../schema/trust";
 import type { Db } from "./lib/db";
 import type { AccountPriceOverride, AccountRates } from "./pricing";
+import type { AccountTelemetrySetting } from "./telemetry/destination";
 
 export interface ProviderSetting {
   /** AES-GCM sealed API key (src/lib/crypto.ts); absent = bring-your-own-key only. */
@@ -38,19 +40,30 @@ export interface AccountSettings {
   priceOverrides: PriceOverrideSetting[];
   /** Absent: a model nothing can price is recorded unpriced, and refused under a hard budget. */
   unpricedFallback?: UnpricedFallback;
+  /** The account's own OTLP collector (src/telemetry/); absent: spans only go to the deployment's, if any. */
+  telemetry?: AccountTelemetrySetting;
 }
 
 export async function loadAccountSettings(db: Db, accountId: string): Promise<AccountSettings> {
-  const [providers, prices, [account]] = await Promise.all([
+  const [providers, prices, [account], [telemetry]] = await Promise.all([
     db.select().from(providerConfigs).where(eq(providerConfigs.accountId, accountId)),
     db.select().from(priceOverrides).where(eq(priceOverrides.accountId, accountId)),
     db.select({ unpricedFallback: accounts.unpricedFallback }).from(accounts).where(eq(accounts.id, accountId)),
+    db.select().from(telemetryExporters).where(eq(telemetryExporters.accountId, accountId)),
   ]);
   const settings: AccountSettings = {
     accountId,
     providers: {},
     priceOverrides: [],
     ...(account?.unpricedFallback ? { unpricedFallback: account.unpricedFallback } : {}),
+    ...(telemetry
+      ? {
+          telemetry: {
+            url: telemetry.url,
+            ...(telemetry.headersCiphertext ? { headersSealed: telemetry.headersCiphertext } : {}),
+          },
+        }
+      : {}),
   };
   for (const p of providers) {
     settings.providers[p.provider] = {

@@ -30,4 +30,21 @@ describe("loadConfig", () => {
       expect((e as Error).message).toMatch(/DATABASE_URL: is not set/);
     }
   });
+  it("reads OpenTelemetry's exporter variables and names a bad one", () => {
+    expect(loadConfig({ ...good }).otlp).toBeNull();
+    const c = loadConfig({
+      ...good,
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+      OTEL_BSP_SCHEDULE_DELAY: "200",
+    });
+    expect(c.otlp?.url).toBe("http://collector:4318/v1/traces");
+    expect(c.OTEL_BSP_SCHEDULE_DELAY).toBe(200);
+    try {
+      loadConfig({ ...good, OTEL_EXPORTER_OTLP_ENDPOINT: "collector", OTEL_EXPORTER_OTLP_HEADERS: "novalue" });
+      expect.unreachable();
+    } catch (e) {
+      const vars = [...new Set((e as ConfigError).problems.map((p) => p.variable))].sort();
+      expect(vars).toEqual(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"]);
+    }
+  });
 });

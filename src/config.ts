@@ -3,6 +3,7 @@
  * (Upstash + Neon); `npm run dev` and the tests pass local equivalents. Nothing else differs.
  */
 import { z } from "zod";
+import { deploymentDestination, type OtlpDestination, parseOtlpHeaders } from "./telemetry/destination";
 
 export interface Env {
   UPSTASH_REDIS_REST_URL?: string;
@@ -28,11 +29,23 @@ const ConfigSchema = z.object({
   NEON_WS_PROXY: z.string().min(1).optional(),
   // Seals stored provider keys; defaults to the admin token (then rotating that means re-entering them).
   TOLLGATE_ENCRYPTION_KEY: z.string().min(16).optional(),
+  // OpenTelemetry's own variable names (spans of every account go here; src/telemetry/).
+  OTEL_EXPORTER_OTLP_ENDPOINT: url("OTEL_EXPORTER_OTLP_ENDPOINT").optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .refine((h) => parseOtlpHeaders(h) !== null, "must be key=value pairs separated by commas")
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(256).optional(),
+  /** ms a span waits for others to share its export request (OTel's batch span processor delay). */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).max(20_000).optional(),
 });
 
 export interface Config extends z.infer<typeof ConfigSchema> {
   /** Provider id (lowercase) → base URL, from UPSTREAM_<ID>_URL. */
   upstreamOverrides: Record<string, string>;
+  /** Where every account's spans go (OTEL_EXPORTER_OTLP_*); null: nowhere but each account's own. */
+  otlp: OtlpDestination | null;
 }
 
 export class ConfigError extends Error {
@@ -62,7 +75,7 @@ export function loadConfig(env: Env): Config {
     else upstreamOverrides[m[1]!.toLowerCase().replace(/_/g, "-")] = value.replace(/\/+$/, "");
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  const config = { ...parsed.data, upstreamOverrides };
+  const config = { ...parsed.data, upstreamOverrides, otlp: deploymentDestination(parsed.data) };
   cache.set(env, config);
   return config;
 }

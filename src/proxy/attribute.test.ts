@@ -12,6 +12,7 @@ describe("readAttribution", () => {
         "x-tollgate-workflow": "run-7",
         "x-tollgate-tags": "team=search, tier=gold",
         "x-tollgate-request-id": "client-123",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
       }),
       "staging",
     );
@@ -23,6 +24,8 @@ describe("readAttribution", () => {
       workflow: "run-7",
       tags: { team: "search", tier: "gold" },
       clientRequestId: "client-123",
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      tracestate: null,
     });
   });
   it("prefers x-tollgate-* over the aliases, and defaults env to production", () => {

@@ -14,6 +14,9 @@ export interface Attribution {
   tags: Record<string, string>;
   /** The client's own id for the call (x-tollgate-request-id), if it sent one. */
   clientRequestId: string | null;
+  /** W3C trace context, raw (forwarded untouched; parsed only if spans are exported: src/telemetry/). */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 const MAX_VALUE = 256;
@@ -60,6 +63,8 @@ export function readAttribution(headers: Headers, keyEnvironment: string | null)
     workflow: read(headers, "x-tollgate-workflow"),
     tags: parseTags(read(headers, "x-tollgate-tags")),
     clientRequestId: read(headers, "x-tollgate-request-id"),
+    traceparent: headers.get("traceparent"),
+    tracestate: headers.get("tracestate"),
   };
 }
 

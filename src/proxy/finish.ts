@@ -10,6 +10,8 @@ import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import type { RedisRest } from "../lib/redis-rest";
 import type { AccountPriceOverride } from "../pricing";
+import type { CostRecord } from "../records/record";
+import { traceAttempt } from "../telemetry";
 import { emptyUsage, totalInputTokens, totalOutputTokens } from "../usage";
 import type { Admission } from "./admit";
 import type { Attribution } from "./attribute";
@@ -73,7 +75,32 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     // 8–10 settle, record, alert: one group commit (src/proxy/commit.ts)
     const a = call.attribution;
     const reservation = call.admission.reservation;
-    await commit(
+    const record: CostRecord = {
+      id: call.requestId,
+      accountId: call.identity.accountId,
+      keyId: call.identity.keyId,
+      tenant: a.tenant,
+      feature: a.feature,
+      userId: a.user,
+      environment: a.environment,
+      workflow: a.workflow,
+      tags: a.tags,
+      provider: call.upstream.id,
+      modelRequested: call.request.facts.model,
+      modelAnswered,
+      endpoint: call.request.facts.endpoint,
+      streamed: outcome.streamed ?? false,
+      status: outcome.status,
+      usage: usage ?? emptyUsage(),
+      ...price,
+      usageSource: outcome.tally?.usageSource ?? "none",
+      budgetChecked: call.admission.budgetChecked,
+      latencyMs: outcome.tally?.latencyMs ?? finishedAt - call.startedAt,
+      ttftMs: outcome.tally?.ttftMs ?? null,
+      startedAt: new Date(call.startedAt),
+      finishedAt: new Date(finishedAt),
+    };
+    const committed = commit(
       {
         settle: reservation
           ? {
@@ -84,34 +111,12 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
               now: finishedAt,
             }
           : null,
-        record: {
-          id: call.requestId,
-          accountId: call.identity.accountId,
-          keyId: call.identity.keyId,
-          tenant: a.tenant,
-          feature: a.feature,
-          userId: a.user,
-          environment: a.environment,
-          workflow: a.workflow,
-          tags: a.tags,
-          provider: call.upstream.id,
-          modelRequested: call.request.facts.model,
-          modelAnswered,
-          endpoint: call.request.facts.endpoint,
-          streamed: outcome.streamed ?? false,
-          status: outcome.status,
-          usage: usage ?? emptyUsage(),
-          ...price,
-          usageSource: outcome.tally?.usageSource ?? "none",
-          budgetChecked: call.admission.budgetChecked,
-          latencyMs: outcome.tally?.latencyMs ?? finishedAt - call.startedAt,
-          ttftMs: outcome.tally?.ttftMs ?? null,
-          startedAt: new Date(call.startedAt),
-          finishedAt: new Date(finishedAt),
-        },
+        record,
       },
       deps,
     );
+    // The attempt's span, when a collector wants it (src/telemetry/)
+    await Promise.all([committed, traceAttempt(record, call, outcome.tally, deps)]);
   } catch (err) {
     console.error("after-call step failed", err);
   } finally {

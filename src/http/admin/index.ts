@@ -13,6 +13,7 @@ import { limitsAdmin } from "./limits";
 import { pricesAdmin } from "./prices";
 import { providersAdmin } from "./providers";
 import { settingsAdmin } from "./settings";
+import { telemetryAdmin } from "./telemetry";
 
 export const adminApi = newApi();
 adminApi.use("*", withConfigAndDb, requireAdmin);
@@ -24,5 +25,6 @@ adminApi.route("/", pricesAdmin);
 adminApi.route("/", budgetsAdmin);
 adminApi.route("/", alertsAdmin);
 adminApi.route("/", limitsAdmin);
+adminApi.route("/", telemetryAdmin);
 adminApi.route("/", usageAdmin);
 adminApi.onError(apiErrorResponse);
