@@ -32,10 +32,13 @@ export const alertDeliveries = pgTable(
       .references(() => accounts.id, { onDelete: "cascade" }),
     /** The alert channel; null once the channel is deleted. */
     channelId: text("channel_id"),
-    /** The crossing this delivers (one event per rule, scope value, period, threshold). */
+    /** The event this delivers (a budget crossing: one per rule, scope value, period, threshold). */
     eventId: text("event_id").notNull(),
-    budgetId: text("budget_id").notNull(),
-    threshold: integer("threshold").notNull(),
+    /** budget.threshold_crossed, spend.anomaly, workflow.runaway, budget.forecast_exceeds_cap, reconciliation.difference_found */
+    eventType: text("event_type").notNull().default("budget.threshold_crossed"),
+    /** Budget events only. */
+    budgetId: text("budget_id"),
+    threshold: integer("threshold"),
     kind: text("kind").notNull(),
     /** Webhook URL or email address. */
     target: text("target").notNull(),

@@ -1,12 +1,16 @@
 /**
  * The cron trigger (wrangler.toml [triggers]): flushes queued cost records into Postgres, refreshes
- * the daily usage totals and applies each account's retention (src/reports/maintenance.ts).
+ * the daily usage totals and applies each account's retention (src/reports/maintenance.ts), then
+ * fetches and reconciles the providers' cost reports for accounts that stored an admin key
+ * (src/reconcile/cron.ts).
  */
+import { alertConfig } from "./alerts";
 import type { Env } from "./config";
-import { loadConfig } from "./config";
+import { loadConfig, sealingSecret } from "./config";
 import { nowDate } from "./lib/clock";
 import { openDb } from "./lib/db";
 import { redisClient } from "./lib/redis";
+import { runCostFetches } from "./reconcile/cron";
 import { flushRecords } from "./records/record";
 import { runRetention } from "./reports/maintenance";
 
@@ -19,7 +23,20 @@ export async function scheduled(_event: ScheduledController, env: Env, ctx: Exec
     await flushRecords(deps);
     // Daily totals refresh, then records past each account's retention move into rollups.
     // The gateway's clock, not the event's own time: one clock dates records and retention.
-    await runRetention(session.db, nowDate());
+    const now = nowDate();
+    await runRetention(session.db, now);
+    // Every job below stands alone: one failing does not keep the others from running.
+    const jobs: [string, () => Promise<unknown>][] = [
+      [
+        "cost report fetch",
+        () =>
+          runCostFetches(
+            { db: session.db, sealingSecret: sealingSecret(config), alerts: { config: alertConfig(config, env) } },
+            now,
+          ),
+      ],
+    ];
+    for (const [name, job] of jobs) await job().catch((err) => console.error(`cron: ${name} failed`, err));
   } finally {
     ctx.waitUntil(session.close());
   }

@@ -3,6 +3,8 @@
  * value, period and threshold — the settle script guarantees that). Every alert channel of the
  * account gets every crossing: a webhook signed with HMAC-SHA256 (sign.ts), or an email through
  * an HTTP email API (Resend-compatible: EMAIL_API_URL, EMAIL_API_KEY, EMAIL_FROM).
+ * The cron job's events (spend anomalies, forecasts, reconciliation differences) go through the
+ * same channels with deliverEvents; whoever emits an event makes sure it fires once.
  *
  * Runs inside waitUntil, so it is bounded: at most MAX_ATTEMPTS attempts per delivery, each with
  * an ATTEMPT_TIMEOUT_MS timeout, exponential backoff between them (0.5 s, 1 s, 2 s): under 20 s in
@@ -20,9 +22,9 @@ import { describeScope } from "../budgets/rules";
 import { type Config, type Env, sealingSecret } from "../config";
 import { nowMs } from "../lib/clock";
 import { decryptSecret } from "../lib/crypto";
-import type { Db } from "../lib/db";
 import { randomToken } from "../lib/ids";
 import { nanoToUsd } from "../lib/money";
+import type { ReportsDb } from "../reports/db";
 import { SIGNATURE_HEADER, signWebhook } from "./sign";
 
 export const MAX_ATTEMPTS = 4;
@@ -52,7 +54,8 @@ export function alertConfig(
 }
 
 export interface DeliverDeps {
-  db: Db | (() => Db);
+  /** Any drizzle Postgres db: the Worker's Neon one, node-postgres in tests. */
+  db: ReportsDb | (() => ReportsDb);
   config: AlertConfig;
   fetch?: typeof fetch;
   /** Injectable for tests (backoff without waiting). */
@@ -60,7 +63,20 @@ export interface DeliverDeps {
   now?: () => number;
 }
 
-export interface AlertEvent {
+/** What every alert carries; each type adds its own fields (AlertEvent for budgets). */
+export interface AccountEvent {
+  /** Stable per occurrence: receivers de-duplicate on it (x-tollgate-event-id). */
+  id: string;
+  type: string;
+  createdAt: string;
+  accountId: string;
+  message: string;
+  /** The email subject line. */
+  subject?: string;
+  [field: string]: unknown;
+}
+
+export interface AlertEvent extends AccountEvent {
   id: string;
   type: "budget.threshold_crossed";
   createdAt: string;
@@ -136,20 +152,41 @@ async function attempt(send: (signal: AbortSignal) => Promise<Response>): Promis
 
 /** Delivers every crossing to every alert channel of its account; resolves when all are done. */
 export async function deliverAlerts(crossings: Crossing[], deps: DeliverDeps): Promise<void> {
-  if (crossings.length === 0) return;
+  await deliverEvents(crossings.map(alertEvent), deps);
+}
+
+/** Delivers every event to every alert channel of its account; resolves when all are done. */
+export async function deliverEvents(events: AccountEvent[], deps: DeliverDeps): Promise<void> {
+  if (events.length === 0) return;
   const db = typeof deps.db === "function" ? deps.db() : deps.db;
-  const accountIds = [...new Set(crossings.map((c) => c.accountId))];
+  const accountIds = [...new Set(events.map((c) => c.accountId))];
   const channels = await db.select().from(alertChannels).where(inArray(alertChannels.accountId, accountIds));
   const jobs: Promise<void>[] = [];
-  for (const crossing of crossings) {
+  for (const event of events) {
     for (const channel of channels) {
-      if (channel.accountId === crossing.accountId) jobs.push(deliverOne(db, channel, alertEvent(crossing), deps));
+      if (channel.accountId === event.accountId) jobs.push(deliverOne(db, channel, event, deps));
     }
   }
   await Promise.all(jobs);
 }
 
-async function deliverOne(db: Db, channel: Channel, event: AlertEvent, deps: DeliverDeps): Promise<void> {
+const isBudgetEvent = (e: AccountEvent): e is AlertEvent => e.type === "budget.threshold_crossed";
+
+function emailSubject(event: AccountEvent): string {
+  if (isBudgetEvent(event)) {
+    return `[Tollgate] Budget ${event.threshold}% reached: ${event.budget.scope.type} ${event.scopeValue || event.accountId}`;
+  }
+  return `[Tollgate] ${event.subject ?? event.type}`;
+}
+
+function emailText(event: AccountEvent, body: string): string {
+  if (isBudgetEvent(event)) {
+    return `${event.message}\n\nBudget ${event.budget.id}, period ${event.periodKey}.\nCall ${event.requestId}.\n\n${body}\n`;
+  }
+  return `${event.message}\n\n${body}\n`;
+}
+
+async function deliverOne(db: ReportsDb, channel: Channel, event: AccountEvent, deps: DeliverDeps): Promise<void> {
   const doFetch = deps.fetch ?? fetch;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = deps.now ?? nowMs;
@@ -193,8 +230,8 @@ async function deliverOne(db: Db, channel: Channel, event: AlertEvent, deps: Del
         body: JSON.stringify({
           from: EMAIL_FROM,
           to: [email],
-          subject: `[Tollgate] Budget ${event.threshold}% reached: ${event.budget.scope.type} ${event.scopeValue || event.accountId}`,
-          text: `${event.message}\n\nBudget ${event.budget.id}, period ${event.periodKey}.\nCall ${event.requestId}.\n\n${body}\n`,
+          subject: emailSubject(event),
+          text: emailText(event, body),
         }),
         signal,
       });
@@ -215,8 +252,9 @@ async function deliverOne(db: Db, channel: Channel, event: AlertEvent, deps: Del
         accountId: channel.accountId,
         channelId: channel.id,
         eventId: event.id,
-        budgetId: event.budget.id,
-        threshold: event.threshold,
+        eventType: event.type,
+        budgetId: isBudgetEvent(event) ? event.budget.id : null,
+        threshold: isBudgetEvent(event) ? event.threshold : null,
         kind: channel.kind,
         target,
         attempt: n,
