@@ -1,9 +1,11 @@
 /**
  * Tables for the numbers people check against others': each account's own OpenTelemetry collector
  * (src/telemetry/), the provider admin keys reconciliation fetches with and the reports it made
- * (src/reconcile/).
+ * (src/reconcile/), and the episodes the cron job's watchers alert on once (src/anomalies/,
+ * src/forecast/).
  */
-import { index, integer, jsonb, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { at, nano } from "./columns";
 import { accounts } from "./index";
 
@@ -68,4 +70,35 @@ export const reconciliations = pgTable(
     createdAt: at("created_at").notNull().defaultNow(),
   },
   (t) => [index("reconciliations_account_time").on(t.accountId, t.createdAt)],
+);
+
+/**
+ * One episode of something the cron job watches: a series' spend far over its baseline, a runaway
+ * workflow, a budget projected past its cap. Open while it lasts (closed_at null); at most one open
+ * per subject (the partial unique index), so concurrent cron runs alert once: the insert that wins
+ * sends the alert.
+ */
+export const watchEpisodes = pgTable(
+  "watch_episodes",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    /** "spend" | "workflow" | "forecast" */
+    kind: text("kind").notNull(),
+    /** What is watched: tenant, feature, key, workflow, budget. */
+    dimension: text("dimension").notNull(),
+    value: text("value").notNull(),
+    /** By the gateway's clock (the cron job's `now`). */
+    openedAt: at("opened_at").notNull(),
+    lastSeenAt: at("last_seen_at").notNull(),
+    closedAt: at("closed_at"),
+    /** The alert event sent when it opened. */
+    event: jsonb("event").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [
+    uniqueIndex("watch_episodes_open").on(t.accountId, t.kind, t.dimension, t.value).where(sql`${t.closedAt} is null`),
+    index("watch_episodes_account_time").on(t.accountId, t.openedAt),
+  ],
 );

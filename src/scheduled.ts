@@ -1,10 +1,11 @@
 /**
  * The cron trigger (wrangler.toml [triggers]): flushes queued cost records into Postgres, refreshes
  * the daily usage totals and applies each account's retention (src/reports/maintenance.ts), then
- * fetches and reconciles the providers' cost reports for accounts that stored an admin key
- * (src/reconcile/cron.ts).
+ * watches spend for anomalies and runaway workflows (src/anomalies/), and fetches and reconciles
+ * the providers' cost reports for accounts that stored an admin key (src/reconcile/cron.ts).
  */
 import { alertConfig } from "./alerts";
+import { runAnomalyWatch } from "./anomalies";
 import type { Env } from "./config";
 import { loadConfig, sealingSecret } from "./config";
 import { nowDate } from "./lib/clock";
@@ -26,14 +27,12 @@ export async function scheduled(_event: ScheduledController, env: Env, ctx: Exec
     const now = nowDate();
     await runRetention(session.db, now);
     // Every job below stands alone: one failing does not keep the others from running.
+    const alerts = { config: alertConfig(config, env) };
     const jobs: [string, () => Promise<unknown>][] = [
+      ["anomaly watch", () => runAnomalyWatch({ db: session.db, alerts }, now)],
       [
         "cost report fetch",
-        () =>
-          runCostFetches(
-            { db: session.db, sealingSecret: sealingSecret(config), alerts: { config: alertConfig(config, env) } },
-            now,
-          ),
+        () => runCostFetches({ db: session.db, sealingSecret: sealingSecret(config), alerts }, now),
       ],
     ];
     for (const [name, job] of jobs) await job().catch((err) => console.error(`cron: ${name} failed`, err));
