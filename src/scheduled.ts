@@ -1,13 +1,16 @@
 /**
  * The cron trigger (wrangler.toml [triggers]): flushes queued cost records into Postgres, refreshes
  * the daily usage totals and applies each account's retention (src/reports/maintenance.ts), then
- * watches spend for anomalies and runaway workflows (src/anomalies/), and fetches and reconciles
- * the providers' cost reports for accounts that stored an admin key (src/reconcile/cron.ts).
+ * watches spend for anomalies and runaway workflows (src/anomalies/) and hard budgets heading past
+ * their caps (src/forecast/cron.ts), and fetches and reconciles the providers' cost reports for
+ * accounts that stored an admin key (src/reconcile/cron.ts).
  */
 import { alertConfig } from "./alerts";
 import { runAnomalyWatch } from "./anomalies";
 import type { Env } from "./config";
 import { loadConfig, sealingSecret } from "./config";
+import { spentFromRedis } from "./forecast";
+import { runForecastAlerts } from "./forecast/cron";
 import { nowDate } from "./lib/clock";
 import { openDb } from "./lib/db";
 import { redisClient } from "./lib/redis";
@@ -30,6 +33,7 @@ export async function scheduled(_event: ScheduledController, env: Env, ctx: Exec
     const alerts = { config: alertConfig(config, env) };
     const jobs: [string, () => Promise<unknown>][] = [
       ["anomaly watch", () => runAnomalyWatch({ db: session.db, alerts }, now)],
+      ["forecast", () => runForecastAlerts({ db: session.db, spentOf: spentFromRedis(deps.redis), alerts }, now)],
       [
         "cost report fetch",
         () => runCostFetches({ db: session.db, sealingSecret: sealingSecret(config), alerts }, now),

@@ -4,6 +4,7 @@
  */
 
 import { apiErrorResponse, newApi, requireAdmin, withConfigAndDb } from "../app";
+import { forecastAdmin } from "../forecast";
 import { usageAdmin } from "../usage";
 import { accountsAdmin } from "./accounts";
 import { alertsAdmin } from "./alerts";
@@ -30,5 +31,6 @@ adminApi.route("/", limitsAdmin);
 adminApi.route("/", telemetryAdmin);
 adminApi.route("/", reconciliationsAdmin);
 adminApi.route("/", costSourcesAdmin);
+adminApi.route("/", forecastAdmin);
 adminApi.route("/", usageAdmin);
 adminApi.onError(apiErrorResponse);

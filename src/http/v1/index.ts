@@ -5,6 +5,7 @@
  */
 
 import { apiErrorResponse, newApi, requireGatewayKey, withConfigAndDb } from "../app";
+import { forecastV1 } from "../forecast";
 import { usageV1 } from "../usage";
 import { keyBudgetsApi } from "./budgets";
 import { outcomesV1 } from "./outcomes";
@@ -16,6 +17,7 @@ v1Api.use("*", withConfigAndDb, requireGatewayKey);
 v1Api.route("/", requestsApi);
 v1Api.route("/", pricingApi);
 v1Api.route("/", keyBudgetsApi);
+v1Api.route("/", forecastV1);
 v1Api.route("/", usageV1);
 v1Api.route("/", outcomesV1);
 v1Api.onError(apiErrorResponse);
