@@ -36,6 +36,8 @@ export interface TallyResult {
   bytes: number;
   /** The upstream body ended normally (not cut off, not over the bounds). */
   complete: boolean;
+  /** The client went away before the body's end (its copy stopped; the provider's was read on). */
+  clientGone?: boolean;
 }
 
 /**
@@ -215,7 +217,9 @@ async function pump(
   if (opts.stripper) await send(opts.stripper.flush());
   // workerd ends a broken upstream body cleanly for the client too: close, not abort.
   if (!clientGone) await writer.close().catch(() => {});
-  return result(meter, opts.startedAt, ttftMs, bytes, ended);
+  const tally = result(meter, opts.startedAt, ttftMs, bytes, ended);
+  tally.clientGone = clientGone;
+  return tally;
 }
 
 function result(meter: Meter, startedAt: number, ttftMs: number | null, bytes: number, ended: boolean): TallyResult {

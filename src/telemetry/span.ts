@@ -2,7 +2,8 @@
  * One span per call attempt, following OpenTelemetry's GenAI semantic conventions for an inference
  * client span (kind CLIENT, name "{gen_ai.operation.name} {gen_ai.request.model}"), plus what only
  * the gateway knows under `tollgate.*`: the exact cost, the price version, the attribution, the
- * budget decision, where the usage came from and whether the upstream body was cut off.
+ * budget decision, where the usage came from, whether the upstream body was cut off and whether
+ * the client hung up.
  *
  * GenAI token attributes follow the conventions' inclusive counting: gen_ai.usage.input_tokens
  * includes the cache reads and writes (gen_ai.usage.cache_read.input_tokens,
@@ -41,6 +42,8 @@ export interface AttemptCall {
 export interface AttemptTally {
   /** The upstream body ended normally. */
   complete: boolean;
+  /** The client hung up before the end (its SDK cancelled the stream). */
+  clientGone?: boolean;
 }
 
 /** gen_ai.operation.name per Tollgate endpoint (the conventions' well-known values). */
@@ -145,6 +148,8 @@ export function attemptSpan(
   set("tollgate.budget.worst_case_usd", Number(nanoToUsd(call.admission.worstCaseNano)));
   // The upstream body did not end normally: cut off, or over the meter's bounds (src/proxy/tally.ts).
   set("tollgate.aborted", tally ? !tally.complete : false);
+  // The client cancelled: the provider went on (and billed); Tollgate read its answer to the end.
+  set("tollgate.cancelled", tally?.clientGone ?? false);
   set("tollgate.ttft_ms", record.ttftMs);
 
   return {

@@ -160,9 +160,10 @@ describe("the attempt span", () => {
     const waited = attemptSpan(
       record(),
       { ...call, admission: { ...call.admission, responseHeaders: { "x-tollgate-budget-waited-ms": "250" } } },
-      { complete: false },
+      { complete: false, clientGone: true },
       null,
     );
+    expect(waited.attributes["tollgate.cancelled"]).toBe(true);
     expect(waited.attributes["tollgate.budget.decision"]).toBe("admitted_after_wait");
     expect(waited.attributes["tollgate.budget.waited_ms"]).toBe(250);
     expect(waited.attributes["tollgate.aborted"]).toBe(true);

@@ -167,6 +167,37 @@ describe("spans to the account's own collector", () => {
   });
 });
 
+describe("a client that hangs up", () => {
+  it("is marked cancelled; the provider's answer is still read to its end and metered", async () => {
+    const acc = await newAccount();
+    await admin("PUT", `/accounts/${acc.accountId}/telemetry`, { endpoint: collector.url });
+    const ctrl = new AbortController();
+    const res = await fetch(`${stack().gatewayUrl}/proxy/openai/chat/completions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${acc.key}`,
+        "content-type": "application/json",
+        "x-double-output-tokens": "30",
+        "x-double-chunk-delay-ms": "40",
+      },
+      body: JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "hi" }] }),
+      signal: ctrl.signal,
+    });
+    const id = res.headers.get("x-tollgate-request-id")!;
+    const reader = res.body!.getReader();
+    await reader.read();
+    ctrl.abort();
+    await reader.cancel().catch(() => {});
+    const span = await spanOf(id);
+    expect(span.attributes).toMatchObject({
+      "tollgate.cancelled": true,
+      "tollgate.aborted": false,
+      "tollgate.usage.source": "reported",
+      "gen_ai.usage.output_tokens": 30,
+    });
+  });
+});
+
 describe("spans to the deployment's collector", () => {
   it("OTEL_EXPORTER_OTLP_ENDPOINT and _HEADERS send every account's spans", async () => {
     const own = await startCollectorDouble();
