@@ -3,7 +3,10 @@
  * Two statements per run: the last hour's spend of every series (only those near the minimum go
  * on), then the 168 hourly sums before it for those series alone — so the cost of a run follows
  * the series that spend, not the size of the history. Times are the records' started_at (the
- * gateway's clock) against the cron job's `now` (the same clock).
+ * gateway's clock) against the cron job's `now` (the same clock). The last hour across all accounts
+ * is found through the insertion-time index, bounded by Postgres's own clock (a record is inserted
+ * within seconds of its end, or after a spill within the hour), so no clock is compared with the
+ * other; the history is per account (the account/time index).
  */
 import { sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
@@ -36,6 +39,7 @@ export async function spendVerdicts(db: ReportsDb, now: Date, t: SpendThresholds
     sql`select ${r.accountId} as account_id, d.dim, d.value, sum(${r.costNano}) as cost, count(*) as n
         from ${r} cross join lateral ${DIMS}
         where ${r.startedAt} >= ${windowStart} and ${r.startedAt} < ${now} and d.value is not null
+          and ${r.createdAt} >= now() - interval '3 hours'
         group by 1, 2, 3
         having sum(${r.costNano}) >= ${(t.minNano / 2n).toString()}`,
   );

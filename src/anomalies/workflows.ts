@@ -75,7 +75,9 @@ export async function workflowVerdicts(db: ReportsDb, now: Date, t: RunawayThres
           and ${r.startedAt} >= ${new Date(now.getTime() - OWN_HISTORY_MS)} and ${r.startedAt} < ${now}
           and (${r.accountId}, ${r.workflow}) in (
             select ${r.accountId}, ${r.workflow} from ${r}
-            where ${r.workflow} is not null and ${r.startedAt} >= ${recentFrom} and ${r.startedAt} < ${now})
+            where ${r.workflow} is not null and ${r.startedAt} >= ${recentFrom} and ${r.startedAt} < ${now}
+              -- Found through the insertion-time index, bounded by Postgres's clock (see spend.ts).
+              and ${r.createdAt} >= now() - interval '1 hour')
         group by 1, 2`,
   );
   if (rows.length === 0) return [];
