@@ -36,7 +36,7 @@ export interface TallyResult {
   bytes: number;
   /** The upstream body ended normally (not cut off, not over the bounds). */
   complete: boolean;
-  /** The client went away before the body's end (its copy stopped; the provider's was read on). */
+  /** The client went away before the body's end (its copy stopped; the provider's was read on); known on the pump path only. */
   clientGone?: boolean;
 }
 

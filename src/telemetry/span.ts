@@ -42,7 +42,7 @@ export interface AttemptCall {
 export interface AttemptTally {
   /** The upstream body ended normally. */
   complete: boolean;
-  /** The client hung up before the end (its SDK cancelled the stream). */
+  /** The client hung up before the end (its SDK cancelled the stream); undefined: not known. */
   clientGone?: boolean;
 }
 
@@ -149,7 +149,8 @@ export function attemptSpan(
   // The upstream body did not end normally: cut off, or over the meter's bounds (src/proxy/tally.ts).
   set("tollgate.aborted", tally ? !tally.complete : false);
   // The client cancelled: the provider went on (and billed); Tollgate read its answer to the end.
-  set("tollgate.cancelled", tally?.clientGone ?? false);
+  // Known where Tollgate writes the client's copy itself; a native tee does not say (then absent).
+  set("tollgate.cancelled", tally?.clientGone);
   set("tollgate.ttft_ms", record.ttftMs);
 
   return {

@@ -155,6 +155,8 @@ describe("the attempt span", () => {
       "tollgate.streamed": true,
     });
     expect(span.error).toBeNull();
+    // Not known for a native tee: absent, not false.
+    expect(span.attributes["tollgate.cancelled"]).toBeUndefined();
   });
   it("says when the budget was not checked, the call waited, the body was cut off or the call failed", () => {
     const waited = attemptSpan(
