@@ -11,10 +11,9 @@
  * (gen_ai.usage.reasoning.output_tokens). Tollgate's own non-overlapping buckets — what the bill is
  * computed from — are `tollgate.usage.*`.
  */
-import { nanoToUsd } from "../lib/money";
 import type { CostRecord } from "../records/record";
 import { totalInputTokens, totalOutputTokens, USAGE_COUNTS, type UsageCount } from "../usage";
-import { newSpanId, newTraceId, type TraceContext } from "./trace-context";
+import { newIds, type TraceContext } from "./trace-context";
 
 export type AttributeValue = string | number | boolean | bigint;
 
@@ -74,14 +73,25 @@ const USAGE_ATTRIBUTE: Record<UsageCount, string> = Object.fromEntries(
 
 export const WAITED_HEADER = "x-tollgate-budget-waited-ms";
 
+// Parsed once per base URL: a URL parse is most of a span's cost otherwise.
+const servers = new Map<string, { address: string; port: number } | null>();
 function serverOf(baseUrl: string): { address: string; port: number } | null {
-  try {
-    const u = new URL(baseUrl);
-    return { address: u.hostname, port: u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80 };
-  } catch {
-    return null;
+  let server = servers.get(baseUrl);
+  if (server === undefined) {
+    try {
+      const u = new URL(baseUrl);
+      server = { address: u.hostname, port: u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80 };
+    } catch {
+      server = null;
+    }
+    if (servers.size >= 1000) servers.clear();
+    servers.set(baseUrl, server);
   }
+  return server;
 }
+
+/** nano-USD → USD as a double: the division is correctly rounded, so it equals the decimal string's value. */
+const usdNumber = (nano: bigint) => Number(nano) / 1e9;
 
 export function attemptSpan(
   record: CostRecord,
@@ -125,7 +135,7 @@ export function attemptSpan(
   set("tollgate.provider", record.provider);
   set("tollgate.endpoint", record.endpoint);
   set("tollgate.streamed", record.streamed);
-  set("tollgate.cost.usd", Number(nanoToUsd(record.costNano)));
+  set("tollgate.cost.usd", usdNumber(record.costNano));
   set("tollgate.cost.nano_usd", record.costNano);
   set("tollgate.priced", record.priced);
   set("tollgate.priced_by", record.pricedBy);
@@ -145,7 +155,7 @@ export function attemptSpan(
   );
   set("tollgate.budget.checked", call.admission.budgetChecked);
   if (waited > 0) set("tollgate.budget.waited_ms", waited);
-  set("tollgate.budget.worst_case_usd", Number(nanoToUsd(call.admission.worstCaseNano)));
+  set("tollgate.budget.worst_case_usd", usdNumber(call.admission.worstCaseNano));
   // The upstream body did not end normally: cut off, or over the meter's bounds (src/proxy/tally.ts).
   set("tollgate.aborted", tally ? !tally.complete : false);
   // The client cancelled: the provider went on (and billed); Tollgate read its answer to the end.
@@ -153,9 +163,10 @@ export function attemptSpan(
   set("tollgate.cancelled", tally?.clientGone);
   set("tollgate.ttft_ms", record.ttftMs);
 
+  const ids = newIds(!parent);
   return {
-    traceId: parent?.traceId ?? newTraceId(),
-    spanId: newSpanId(),
+    traceId: parent?.traceId ?? ids.traceId,
+    spanId: ids.spanId,
     parentSpanId: parent?.parentSpanId ?? null,
     traceState: parent?.traceState ?? null,
     name: operation ? `${operation} ${model ?? "unknown"}` : `proxy ${record.provider} ${record.endpoint}`,

@@ -44,13 +44,25 @@ export function parseTraceparent(traceparent: string | null, tracestate: string 
   };
 }
 
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hex(b: Uint8Array): string {
   let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  // All zeros is the one invalid id; 2^-64 odds, but cheap to rule out.
-  return /^0+$/.test(s) ? randomHex(bytes) : s;
+  for (const x of b) s += HEX[x];
+  return s;
 }
 
-export const newTraceId = () => randomHex(16);
-export const newSpanId = () => randomHex(8);
+const nonZero = (s: string) => !/^0+$/.test(s);
+
+/** A span id, and a trace id when the span starts a trace: one call for the random bytes. */
+export function newIds(withTrace: boolean): { traceId: string; spanId: string } {
+  const b = crypto.getRandomValues(new Uint8Array(withTrace ? 24 : 8));
+  const spanId = hex(b.subarray(0, 8));
+  const traceId = withTrace ? hex(b.subarray(8)) : "";
+  // All zeros is the one invalid id; 2^-64 odds, but cheap to rule out.
+  if (!nonZero(spanId) || (withTrace && !nonZero(traceId))) return newIds(withTrace);
+  return { traceId, spanId };
+}
+
+export const newTraceId = () => newIds(true).traceId;
+export const newSpanId = () => newIds(false).spanId;
