@@ -8,10 +8,11 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { isTimeZone } from "../lib/zone";
 import { usageCsv } from "../reports/csv";
 import type { ReportsDb } from "../reports/db";
 import { DIMENSIONS, type Dimension, parseDimension, UNALLOCATED } from "../reports/dimensions";
-import { maxRangeDays, resolveRange } from "../reports/range";
+import { ISO_INSTANT, maxRangeDays, parseInstant, resolveRange } from "../reports/range";
 import { queryUnits, queryWorkflows } from "../reports/units";
 import { groupToJson, INTERVALS, type Interval, queryTop, queryUsage, sumsToJson } from "../reports/usage";
 import { type AccountSource, accountRoute, callerAccount, pathAccount } from "./account";
@@ -20,20 +21,23 @@ import { errorResponses, ok } from "./schemas";
 
 // ---- query parameters --------------------------------------------------------------------------
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** ISO 8601 date or date-time; without an offset it is UTC. */
+/** ISO 8601 date or date-time, kept as text: without an offset it is read in `tz` (src/reports/range.ts). */
 const Instant = z
   .string()
-  .regex(ISO_TIME, "an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z")
-  .transform((s, ctx) => {
-    const withZone = /T/.test(s) && !/(Z|[+-]\d{2}:?\d{2})$/.test(s) ? `${s}Z` : s;
-    const d = new Date(withZone);
-    if (Number.isNaN(d.getTime())) {
-      ctx.addIssue({ code: "custom", message: "not a valid date" });
-      return z.NEVER;
-    }
-    return d;
+  .regex(ISO_INSTANT, {
+    message: "an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z",
+    abort: true,
+  })
+  .refine((s) => !Number.isNaN(parseInstant(s)), "not a valid date");
+
+const TimeZone = z
+  .string()
+  .refine(isTimeZone, "an IANA time zone name, e.g. Asia/Kolkata or America/Los_Angeles (not an offset)")
+  .optional()
+  .openapi({
+    description:
+      "IANA time zone of the calendar: periods (interval) are truncated there, a date or a date-time without an offset is local time there, and the default range ends at the next local midnight. Default: UTC.",
+    example: "Asia/Kolkata",
   });
 
 const DIMENSION_LIST = `${DIMENSIONS.join(", ")}, tag:<name>`;
@@ -57,14 +61,15 @@ const filterParams = Object.fromEntries(
 const RangeParams = z.object({
   from: Instant.optional().openapi({
     type: "string",
-    description: "Start, inclusive (ISO 8601, UTC unless an offset is given). Default: `to` − 30 days.",
+    description: "Start, inclusive (ISO 8601; without an offset, in `tz`, else UTC). Default: `to` − 30 days.",
     example: "2026-11-01T00:00:00Z",
   }),
   to: Instant.optional().openapi({
     type: "string",
-    description: "End, exclusive. Default: the next 00:00 UTC.",
+    description: "End, exclusive. Default: the next 00:00 (UTC, or in `tz`).",
     example: "2026-12-01T00:00:00Z",
   }),
+  tz: TimeZone,
   ...filterParams,
 });
 
@@ -93,7 +98,10 @@ const UsageParams = RangeParams.extend({
     description: `Comma-separated dimensions: ${DIMENSION_LIST}.`,
     example: "feature,tenant,model",
   }),
-  interval: z.enum(INTERVALS).default("none").openapi({ description: "UTC periods; weeks start on Monday (ISO)." }),
+  interval: z
+    .enum(INTERVALS)
+    .default("none")
+    .openapi({ description: "Periods in UTC, or in `tz`; weeks start on Monday (ISO)." }),
   format: z.enum(["json", "csv"]).optional().openapi({ description: "csv, or send Accept: text/csv." }),
 });
 
@@ -107,8 +115,8 @@ const WorkflowParams = RangeParams.extend({
 });
 
 /** The range and filters of this request (rules in src/reports/range.ts). */
-const rangeOf = (c: Context, bounds: { from?: Date; to?: Date }, maxDays?: number) =>
-  resolveRange(bounds, c.req.queries(), maxDays);
+const rangeOf = (c: Context, bounds: { from?: string; to?: string; tz?: string }, maxDays?: number) =>
+  resolveRange(bounds, c.req.queries(), { maxDays, tz: bounds.tz });
 
 // ---- response schemas ----------------------------------------------------------------------------
 
@@ -152,6 +160,7 @@ const UsageReport = z
     from: z.string(),
     to: z.string(),
     interval: z.enum(INTERVALS),
+    tz: z.string().optional().openapi({ description: "The time zone of the periods, when one was asked for" }),
     groupBy: z.array(z.string()),
     rows: z.array(UsageRow),
     totals: UsageTotals,
@@ -163,6 +172,9 @@ const TopReport = z
     from: z.string(),
     to: z.string(),
     rows: z.array(z.object({ value: z.string(), share: z.number().nullable(), ...Sums })),
+    others: z
+      .object({ count: count("How many groups are past the limit"), ...Sums })
+      .openapi({ description: "Every group past the limit, summed (count 0: the rows are all there is)" }),
     totals: UsageTotals,
   })
   .openapi("TopReport");
@@ -237,6 +249,7 @@ async function usageResponse(c: Context, db: ReportsDb, accountId: string, p: Pa
       from: range.from.toISOString(),
       to: range.to.toISOString(),
       interval,
+      ...(range.tz ? { tz: range.tz } : {}),
       groupBy,
       rows,
       totals: sumsToJson(result.totals),
@@ -245,7 +258,7 @@ async function usageResponse(c: Context, db: ReportsDb, accountId: string, p: Pa
   );
 }
 
-const usageDescription = `Sums of the account's calls in [from, to), grouped by any of ${DIMENSION_LIST} and a UTC interval.
+const usageDescription = `Sums of the account's calls in [from, to), grouped by any of ${DIMENSION_LIST} and an interval (UTC, or the zone given as tz).
 A group value that is missing is "${UNALLOCATED}". Model = the model that answered, else the one asked for.
 format=csv or Accept: text/csv gives the same rows as CSV (header line; columns: the groupBy dimensions, periodStart, then ${Object.keys(Sums).join(", ")}).
 Filters: any dimension as a parameter (repeatable), and tag:<name>=<value>.`;

@@ -19,6 +19,8 @@ export interface RangeQuery {
   from: Date;
   to: Date;
   filters: DimensionFilter[];
+  /** IANA zone of the calendar months; absent: UTC. */
+  tz?: string;
 }
 
 const perUnit = (costNano: bigint, units: bigint) => (units > 0n ? nanoToUsd(divRound(costNano, units)) : null);
@@ -51,7 +53,7 @@ export interface UnitsJson {
   costUsd: string;
   costPerRequestUsd: string | null;
   activeUsers: number;
-  /** Calendar months (UTC) of the range: cost of all calls ÷ users with at least one call that month. */
+  /** Calendar months (UTC, or the query's zone) of the range: cost of all calls ÷ users with at least one call that month. */
   months: {
     month: string;
     activeUsers: number;
@@ -74,7 +76,7 @@ export interface UnitsJson {
 }
 
 export async function queryUnits(db: ReportsDb, q: RangeQuery): Promise<UnitsJson> {
-  const month = (t: SQL) => sql`date_trunc('month', ${t}, 'UTC')`;
+  const month = (t: SQL) => sql`date_trunc('month', ${t}, ${q.tz ?? "UTC"}::text)`;
   const inputAll = (t: typeof rr | typeof ru) =>
     sql`(${t.inputTokens} + ${t.cacheReadTokens} + ${t.cacheWriteTokens} + ${t.cacheWrite1hTokens} + ${t.inputAudioTokens} + ${t.cacheAudioReadTokens})`;
   const cached = (t: typeof rr | typeof ru) => sql`(${t.cacheReadTokens} + ${t.cacheAudioReadTokens})`;

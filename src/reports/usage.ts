@@ -10,6 +10,12 @@
  *   of request_records) whose day starts in [from, to). A rolled-up day cannot be split: with
  *   interval=hour its records sit in the day's 00:00 bucket.
  *
+ * Periods are UTC unless the query names a time zone (`tz`, IANA): then hours, days, weeks and
+ * months are the viewer's, truncated by Postgres in that zone. usage_day_totals keeps UTC days, so
+ * day/week/month buckets in another zone read raw records (the full path): a UTC day cannot be
+ * split between two local days, and the sums must stay exact. Totals (interval none) in any zone
+ * keep the fast path: their range edges are partial days, read raw as always.
+ *
  * Both add outcomes (by the subject's start time) for successes, failures and cost per success.
  * Each record is in exactly one of the tables a path reads, whatever the refresh and retention
  * jobs are doing at the time, so sums never double-count and never drop.
@@ -54,6 +60,8 @@ export interface UsageQuery {
   groupBy: Dimension[];
   interval: Interval;
   filters: DimensionFilter[];
+  /** IANA zone of the periods (date_trunc in that zone); absent: UTC. Checked by the caller (src/lib/zone.ts). */
+  tz?: string;
   /** Top lists: the groups with the highest cost first, at most `limit`. */
   top?: { limit: number };
   /** Tests and the benchmark: force a path. */
@@ -73,6 +81,8 @@ export interface UsageResult {
   groups: UsageGroup[];
   totals: UsageSums;
   path: "fast" | "full";
+  /** Top lists: how many groups there are in all (the ones past the limit are "others"). */
+  groupCount?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -80,17 +90,20 @@ const floorDay = (d: Date) => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS
 const ceilDay = (d: Date) => new Date(Math.ceil(d.getTime() / DAY_MS) * DAY_MS);
 const q = (name: string) => sql.raw(`"${name}"`);
 
-export function canUseDayTotals(query: Pick<UsageQuery, "groupBy" | "filters" | "interval">): boolean {
+const isUtc = (tz: string | undefined) => tz === undefined || tz === "UTC";
+
+export function canUseDayTotals(query: Pick<UsageQuery, "groupBy" | "filters" | "interval" | "tz">): boolean {
   return (
     query.interval !== "hour" &&
+    (query.interval === "none" || isUtc(query.tz)) &&
     query.groupBy.every((d) => DAY_TOTALS_DIMENSIONS.includes(d)) &&
     query.filters.every((f) => DAY_TOTALS_DIMENSIONS.includes(f.dim))
   );
 }
 
-function periodSql(interval: Interval, time: SQL): SQL {
+function periodSql(interval: Interval, time: SQL, tz = "UTC"): SQL {
   if (interval === "none") return sql`null::timestamptz`;
-  return sql`date_trunc(${sql.raw(`'${interval}'`)}, ${time}, 'UTC')`;
+  return sql`date_trunc(${sql.raw(`'${interval}'`)}, ${time}, ${tz}::text)`;
 }
 
 interface Branch {
@@ -105,7 +118,7 @@ function branchSql(b: Branch, query: UsageQuery): SQL {
   const dims = query.groupBy.map((d, i) => sql`${dimensionSql(b.source, d)!} as ${q(`g${i}`)}`);
   const where = [...b.where, ...query.filters.map((f) => filterSql(b.source, f))];
   const groupOrdinals = sql.raw(Array.from({ length: query.groupBy.length + 1 }, (_, i) => String(i + 1)).join(", "));
-  return sql`select ${sql.join([...dims, sql`${periodSql(query.interval, b.time)} as "period"`], sql`, `)}, ${b.metrics}
+  return sql`select ${sql.join([...dims, sql`${periodSql(query.interval, b.time, query.tz)} as "period"`], sql`, `)}, ${b.metrics}
     from ${b.from} where ${and(...where)} group by ${groupOrdinals}`;
 }
 
@@ -224,9 +237,11 @@ export async function queryUsage(db: ReportsDb, query: UsageQuery): Promise<Usag
   const order = query.top
     ? sql`order by sum("costNano") desc, ${sql.join([...groupCols, sql`"period"`], sql`, `)} limit ${query.top.limit}`
     : sql`order by "period" nulls first${groupCols.length ? sql`, ${sql.join(groupCols, sql`, `)}` : sql``}`;
+  // A window over the grouped rows counts them before the limit cuts: the size of "N others".
+  const groupCount = query.top ? sql`, count(*) over () as "groupCount"` : sql``;
   const rows = await queryRows<Row>(
     db,
-    sql`select ${byGroup}, ${outerMetricsSql()} from (${union}) u group by ${byGroup} ${order}`,
+    sql`select ${byGroup}, ${outerMetricsSql()}${groupCount} from (${union}) u group by ${byGroup} ${order}`,
   );
   const groups = rows.map((row) => {
     const dims: Record<string, string> = {};
@@ -244,9 +259,9 @@ export async function queryUsage(db: ReportsDb, query: UsageQuery): Promise<Usag
   if (query.top) {
     // The top N are not all the groups: totals come from the same query without grouping.
     totals = (await queryUsage(db, { ...query, groupBy: [], interval: "none", top: undefined })).totals;
-  } else {
-    for (const g of groups) addSums(totals, g.sums);
+    return { groups, totals, path, groupCount: Number(rows[0]?.groupCount ?? 0) };
   }
+  for (const g of groups) addSums(totals, g.sums);
   return { groups, totals, path };
 }
 
@@ -297,7 +312,19 @@ export interface TopJson {
   to: string;
   /** Highest cost first; `share` of the total cost, null when the total is 0. */
   rows: (UsageRowJson & { value: string; share: number | null })[];
+  /** Every group past the limit, summed: `count` of them (0: the rows are all there is). */
+  others: UsageRowJson & { count: number };
   totals: UsageRowJson;
+}
+
+/** totals − Σ parts, sum by sum (the outcome value too, when there is one). */
+export function subtractSums(totals: UsageSums, parts: UsageSums[]): UsageSums {
+  const rest = addSums(emptySums(), totals);
+  for (const p of parts) {
+    for (const n of SUM_ALIASES) rest[n] -= p[n];
+    if (p.outcomeValue !== null && rest.outcomeValue !== null) rest.outcomeValue -= p.outcomeValue;
+  }
+  return rest;
 }
 
 /** The top values of one dimension by cost (the usage query with one group and a limit). */
@@ -314,6 +341,15 @@ export async function queryTop(db: ReportsDb, query: TopQuery): Promise<TopJson>
       share: total > 0n ? Number((g.sums.costNano * 1_000_000n) / total) / 1_000_000 : null,
       ...sumsToJson(g.sums),
     })),
+    others: {
+      count: Math.max(0, (result.groupCount ?? 0) - result.groups.length),
+      ...sumsToJson(
+        subtractSums(
+          result.totals,
+          result.groups.map((g) => g.sums),
+        ),
+      ),
+    },
     totals: sumsToJson(result.totals),
   };
 }

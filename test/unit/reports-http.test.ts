@@ -116,6 +116,36 @@ describe("GET /v1/usage", () => {
     expect(((await tag.json()) as { totals: { costUsd: string } }).totals.costUsd).toBe("0.000000002");
   });
 
+  it("buckets and reads dates in tz when asked (an IANA name, never an offset)", async () => {
+    // r2 (04T10:00Z) and r3 (04T11:00Z) straddle Pacific/Kiritimati's midnight (+14:00 → 04T10:00Z).
+    const res = await get("/v1/usage?from=2026-02-01&to=2026-03-01&interval=day&tz=Pacific/Kiritimati");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { tz: string; from: string; rows: { periodStart: string; requests: number }[] };
+    expect(body.tz).toBe("Pacific/Kiritimati");
+    expect(body.from).toBe("2026-01-31T10:00:00.000Z");
+    expect(body.rows.map((r) => [r.periodStart, r.requests])).toEqual([
+      ["2026-02-03T10:00:00.000Z", 1],
+      ["2026-02-04T10:00:00.000Z", 2],
+    ]);
+    const utc = (await (await get(`/v1/usage?${RANGE}&interval=day`)).json()) as { tz?: string; rows: unknown[] };
+    expect(utc.tz).toBeUndefined();
+    expect(utc.rows).toHaveLength(2);
+    expect(await issuePaths(await get("/v1/usage?tz=%2B05:30"))).toEqual(["tz"]);
+    expect(await issuePaths(await get("/v1/usage/units?tz=Mars/Olympus"))).toEqual(["tz"]);
+  });
+
+  it("top lists say what is past the limit", async () => {
+    const res = await get(`/v1/usage/top?${RANGE}&by=feature&limit=1`);
+    const body = (await res.json()) as {
+      rows: { value: string; costUsd: string }[];
+      others: { count: number; requests: number; costUsd: string };
+    };
+    expect(body.rows.map((r) => r.value)).toEqual(["chat"]);
+    expect(body.others).toMatchObject({ count: 2, requests: 2, costUsd: "0.000000009" });
+    const all = (await (await get(`/v1/usage/top?${RANGE}&by=feature&limit=10`)).json()) as typeof body;
+    expect(all.others).toMatchObject({ count: 0, requests: 0, costUsd: "0.00" });
+  });
+
   it("rejects bad parameters with 400 naming them", async () => {
     const res = await get("/v1/usage?from=yesterday&groupBy=feature,colour&interval=year&format=xml");
     expect(res.status).toBe(400);
