@@ -3,7 +3,7 @@
  * to read Postgres) and the lookup every /accounts/{account}/… operation starts with.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { accounts } from "../schema";
 import { writeRulesToRedis } from "./budgets";
 import { nowMs } from "./lib/clock";
@@ -28,4 +28,9 @@ export async function createAccount(redis: Redis, db: Db, name: string): Promise
     .returning();
   await Promise.all([writeRulesToRedis(redis, row!.id, [], nowMs()), refreshAccountSettings(redis, db, row!.id)]);
   return row!;
+}
+
+/** Every account, oldest first (the dashboard's account picker for an admin). */
+export async function listAccounts(db: Db, limit = 500): Promise<Account[]> {
+  return db.select().from(accounts).orderBy(asc(accounts.createdAt), asc(accounts.id)).limit(limit);
 }

@@ -6,22 +6,17 @@
  *   DELETE /accounts/{account}/alerts/{alertId}
  *   GET    /accounts/{account}/alerts/deliveries[?limit=&budgetId=]   every attempt, newest first
  *
- * A webhook's signing secret is sealed at rest (AES-GCM, src/lib/crypto.ts) and shown once: in the
- * answer to POST. Without one in the request a random `whsec_…` is made.
+ * A webhook's signing secret is sealed at rest and shown once: in the answer to POST (the rules are
+ * src/alerts/channels.ts, which the dashboard calls too).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
-import { alertDeliveries } from "../../../schema/budgets";
-import { alertChannels } from "../../../schema/index";
-import { requireAccount } from "../../accounts";
+import { type ChannelRow, createChannel, deleteChannel, listChannels, listDeliveries } from "../../alerts/channels";
 import { sealingSecret } from "../../config";
-import { encryptSecret } from "../../lib/crypto";
-import { GatewayError } from "../../lib/errors";
-import { newId, randomToken } from "../../lib/ids";
 import { AccountParam } from "../account";
 import { newApi } from "../app";
 
-const CreateBody = z.discriminatedUnion("kind", [
+/** The body of POST …/alerts (the dashboard's form is read with it too). */
+export const CreateBody = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("webhook"),
     url: z.url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL"),
@@ -61,7 +56,7 @@ const DeliveryJson = z
   })
   .openapi("AlertDelivery");
 
-const channelToJson = (a: typeof alertChannels.$inferSelect) => ({
+export const channelToJson = (a: ChannelRow) => ({
   id: a.id,
   kind: a.kind as "webhook" | "email",
   ...(a.url ? { url: a.url } : {}),
@@ -92,22 +87,8 @@ export const alertsAdmin = newApi()
     }),
     async (c) => {
       const { account } = c.req.valid("param");
-      const body = c.req.valid("json");
-      await requireAccount(c.var.db, account);
-      const sealing = sealingSecret(c.var.config);
-      const secret = body.kind === "webhook" ? (body.secret ?? `whsec_${randomToken(32)}`) : undefined;
-      const [row] = await c.var.db
-        .insert(alertChannels)
-        .values({
-          id: newId("alr"),
-          accountId: account,
-          kind: body.kind,
-          url: body.kind === "webhook" ? body.url : null,
-          email: body.kind === "email" ? body.email : null,
-          secret: secret ? await encryptSecret(secret, sealing) : null,
-        })
-        .returning();
-      return c.json({ ...channelToJson(row!), ...(secret ? { secret } : {}) }, 201);
+      const { row, secret } = await createChannel(c.var.db, account, c.req.valid("json"), sealingSecret(c.var.config));
+      return c.json({ ...channelToJson(row), ...(secret ? { secret } : {}) }, 201);
     },
   )
   .openapi(
@@ -121,16 +102,7 @@ export const alertsAdmin = newApi()
         200: { description: "Channels", content: { "application/json": { schema: z.array(AlertChannelJson) } } },
       },
     }),
-    async (c) => {
-      const { account } = c.req.valid("param");
-      await requireAccount(c.var.db, account);
-      const rows = await c.var.db
-        .select()
-        .from(alertChannels)
-        .where(eq(alertChannels.accountId, account))
-        .orderBy(alertChannels.createdAt);
-      return c.json(rows.map(channelToJson), 200);
-    },
+    async (c) => c.json((await listChannels(c.var.db, c.req.valid("param").account)).map(channelToJson), 200),
   )
   .openapi(
     createRoute({
@@ -151,18 +123,7 @@ export const alertsAdmin = newApi()
     }),
     async (c) => {
       const { account } = c.req.valid("param");
-      const { limit, budgetId } = c.req.valid("query");
-      await requireAccount(c.var.db, account);
-      const rows = await c.var.db
-        .select()
-        .from(alertDeliveries)
-        .where(
-          budgetId
-            ? and(eq(alertDeliveries.accountId, account), eq(alertDeliveries.budgetId, budgetId))
-            : eq(alertDeliveries.accountId, account),
-        )
-        .orderBy(desc(alertDeliveries.createdAt), desc(alertDeliveries.attempt))
-        .limit(limit);
+      const rows = await listDeliveries(c.var.db, account, c.req.valid("query"));
       return c.json(
         rows.map((d) => ({
           id: d.id,
@@ -198,11 +159,7 @@ export const alertsAdmin = newApi()
     }),
     async (c) => {
       const { account, alertId } = c.req.valid("param");
-      const [row] = await c.var.db
-        .delete(alertChannels)
-        .where(and(eq(alertChannels.accountId, account), eq(alertChannels.id, alertId)))
-        .returning();
-      if (!row) throw new GatewayError("not_found", `No alert channel ${alertId} in account ${account}.`);
+      const row = await deleteChannel(c.var.db, account, alertId);
       return c.json(channelToJson(row), 200);
     },
   );

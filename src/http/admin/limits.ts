@@ -5,17 +5,13 @@
  *   GET /accounts/{account}/keys/{keyId}/limits
  *
  * null or absent = no limit. maxWaitMs: how long the key's calls wait for budget holds in flight
- * when the request does not say (x-tollgate-max-wait-ms); null = the default, 5 s; 0 = never wait. Postgres holds them (key_limits); the key's Redis hash carries them
- * as rpm/tpm, rebuilt from Postgres whenever the hash is missing.
+ * when the request does not say (x-tollgate-max-wait-ms); null = the default, 5 s; 0 = never wait.
+ * Postgres holds them (key_limits); the key's Redis hash carries them, rebuilt from Postgres
+ * whenever the hash is missing. The work is src/keys.ts (the dashboard calls it too).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
-import { keyLimits } from "../../../schema/budgets";
-import { gatewayKeys } from "../../../schema/index";
-import { MAX_WAIT_LIMIT_MS, writeKeyLimitsToRedis } from "../../budgets";
-import { nowDate } from "../../lib/clock";
-import type { Db } from "../../lib/db";
-import { GatewayError } from "../../lib/errors";
+import { MAX_WAIT_LIMIT_MS } from "../../budgets";
+import { getKeyLimits, setKeyLimits } from "../../keys";
 import { redisClient } from "../../lib/redis";
 import { AccountParam } from "../account";
 import { newApi } from "../app";
@@ -31,15 +27,6 @@ const LimitsJson = z
     maxWaitMs: z.number().int().nullable(),
   })
   .openapi("KeyLimits");
-
-async function requireKey(db: Db, accountId: string, keyId: string) {
-  const [key] = await db
-    .select()
-    .from(gatewayKeys)
-    .where(and(eq(gatewayKeys.accountId, accountId), eq(gatewayKeys.id, keyId)));
-  if (!key) throw new GatewayError("not_found", `No key ${keyId} in account ${accountId}.`);
-  return key;
-}
 
 const tags = ["Admin: keys"];
 
@@ -70,19 +57,8 @@ export const limitsAdmin = newApi()
     }),
     async (c) => {
       const { account, keyId } = c.req.valid("param");
-      const body = c.req.valid("json");
-      const key = await requireKey(c.var.db, account, keyId);
-      const values = {
-        requestsPerMinute: body.requestsPerMinute ?? null,
-        tokensPerMinute: body.tokensPerMinute ?? null,
-        maxWaitMs: body.maxWaitMs ?? null,
-      };
-      await c.var.db
-        .insert(keyLimits)
-        .values({ keyId, accountId: account, ...values })
-        .onConflictDoUpdate({ target: keyLimits.keyId, set: { ...values, updatedAt: nowDate() } });
-      await writeKeyLimitsToRedis(redisClient(c.var.config), key.keyHash, values);
-      return c.json({ keyId, ...values }, 200);
+      const stores = { db: c.var.db, redis: redisClient(c.var.config) };
+      return c.json({ keyId, ...(await setKeyLimits(stores, account, keyId, c.req.valid("json"))) }, 200);
     },
   )
   .openapi(
@@ -96,16 +72,6 @@ export const limitsAdmin = newApi()
     }),
     async (c) => {
       const { account, keyId } = c.req.valid("param");
-      await requireKey(c.var.db, account, keyId);
-      const [row] = await c.var.db.select().from(keyLimits).where(eq(keyLimits.keyId, keyId));
-      return c.json(
-        {
-          keyId,
-          requestsPerMinute: row?.requestsPerMinute ?? null,
-          tokensPerMinute: row?.tokensPerMinute ?? null,
-          maxWaitMs: row?.maxWaitMs ?? null,
-        },
-        200,
-      );
+      return c.json({ keyId, ...(await getKeyLimits(c.var.db, account, keyId)) }, 200);
     },
   );

@@ -1,17 +1,17 @@
 /**
  * Account price overrides (negotiated discounts, self-hosted or fine-tuned models) and the list of
- * models this account called that nothing could price — never silently $0.
+ * models this account called that nothing could price — never silently $0 (src/pricing/store.ts
+ * and src/reports/unpriced.ts do the work; the dashboard calls them too).
  *   PUT /admin/v1/accounts/{account}/prices/{provider}/{model}   (model URL-encoded: openai%2Fgpt-4o)
  *   GET /admin/v1/accounts/{account}/prices
  *   GET /admin/v1/accounts/{account}/unpriced
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, count, desc, eq, max, sql, sum } from "drizzle-orm";
-import { priceOverrides, requestRecords } from "../../../schema";
 import { requireAccount } from "../../accounts";
 import { redisClient } from "../../lib/redis";
-import { accountOverrideBodySchema, accountOverrideFromBody, ratesToUsd } from "../../pricing/account-body";
-import { refreshAccountSettings } from "../../proxy/identify";
+import { accountOverrideBodySchema, ratesToUsd } from "../../pricing/account-body";
+import { listPriceOverrides, type OverrideRow, setPriceOverride } from "../../pricing/store";
+import { queryUnpriced } from "../../reports/unpriced";
 import { AccountParam } from "../account";
 import { newApi } from "../app";
 
@@ -28,7 +28,7 @@ const Override = z
   })
   .openapi("PriceOverride");
 
-const toJson = (o: typeof priceOverrides.$inferSelect) => ({
+const toJson = (o: OverrideRow) => ({
   provider: o.provider,
   model: o.model,
   effectiveFrom: o.effectiveFrom.toISOString(),
@@ -62,31 +62,8 @@ export const pricesAdmin = newApi()
     }),
     async (c) => {
       const { account, provider, model } = c.req.valid("param");
-      await requireAccount(c.var.db, account);
-      const o = accountOverrideFromBody(provider, model, c.req.valid("json"));
-      const values = {
-        accountId: account,
-        provider,
-        model,
-        effectiveFrom: o.effectiveFrom,
-        rates: (o.rates as Record<string, number> | undefined) ?? null,
-        discountBasisPoints: o.discountPercent === undefined ? null : Math.round(o.discountPercent * 100),
-      };
-      const [row] = await c.var.db
-        .insert(priceOverrides)
-        .values(values)
-        .onConflictDoUpdate({
-          target: [
-            priceOverrides.accountId,
-            priceOverrides.provider,
-            priceOverrides.model,
-            priceOverrides.effectiveFrom,
-          ],
-          set: { rates: values.rates, discountBasisPoints: values.discountBasisPoints },
-        })
-        .returning();
-      await refreshAccountSettings(redisClient(c.var.config), c.var.db, account);
-      return c.json(toJson(row!), 200);
+      const stores = { db: c.var.db, redis: redisClient(c.var.config) };
+      return c.json(toJson(await setPriceOverride(stores, account, provider, model, c.req.valid("json"))), 200);
     },
   )
   .openapi(
@@ -99,13 +76,7 @@ export const pricesAdmin = newApi()
       responses: { 200: { description: "Overrides", content: { "application/json": { schema: z.array(Override) } } } },
     }),
     async (c) => {
-      const { account } = c.req.valid("param");
-      await requireAccount(c.var.db, account);
-      const rows = await c.var.db
-        .select()
-        .from(priceOverrides)
-        .where(eq(priceOverrides.accountId, account))
-        .orderBy(priceOverrides.provider, priceOverrides.model, desc(priceOverrides.effectiveFrom));
+      const rows = await listPriceOverrides(c.var.db, c.req.valid("param").account);
       return c.json(rows.map(toJson), 200);
     },
   )
@@ -139,25 +110,6 @@ export const pricesAdmin = newApi()
     async (c) => {
       const { account } = c.req.valid("param");
       await requireAccount(c.var.db, account);
-      const model = sql<string | null>`coalesce(${requestRecords.modelAnswered}, ${requestRecords.modelRequested})`;
-      const rows = await c.var.db
-        .select({
-          provider: requestRecords.provider,
-          model,
-          calls: count(),
-          inputTokens: sum(
-            sql`${requestRecords.inputTokens} + ${requestRecords.cacheReadTokens} + ${requestRecords.cacheWriteTokens} + ${requestRecords.cacheWrite1hTokens} + ${requestRecords.inputAudioTokens} + ${requestRecords.cacheAudioReadTokens}`,
-          ).mapWith(Number),
-          outputTokens: sum(sql`${requestRecords.outputTokens} + ${requestRecords.outputAudioTokens}`).mapWith(Number),
-          lastSeenAt: max(requestRecords.startedAt),
-        })
-        .from(requestRecords)
-        .where(and(eq(requestRecords.accountId, account), eq(requestRecords.priced, false)))
-        .groupBy(requestRecords.provider, model)
-        .orderBy(desc(count()));
-      return c.json(
-        rows.map((r) => ({ ...r, lastSeenAt: r.lastSeenAt ? new Date(r.lastSeenAt).toISOString() : null })),
-        200,
-      );
+      return c.json(await queryUnpriced(c.var.db, account), 200);
     },
   );
