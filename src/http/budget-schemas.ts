@@ -19,12 +19,16 @@ import { nanoToUsd, usdToNano } from "../lib/money";
 
 // ---- input -----------------------------------------------------------------------------------------
 
-const ScopeId = z
+/** A scope id (a tenant, a feature, …) as the x-tollgate-* headers carry it. */
+export const ScopeId = z
   .string()
   .trim()
   .min(1)
   .max(256)
   .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, "printable ASCII, as sent in x-tollgate-* headers");
+
+/** A tenant named in a path or a form (share links). */
+export const TenantId = ScopeId;
 
 const Scope = z
   .object({ type: z.enum(SCOPE_TYPES), id: ScopeId.nullish() })

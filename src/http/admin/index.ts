@@ -17,6 +17,7 @@ import { providersAdmin } from "./providers";
 import { reconciliationsAdmin } from "./reconciliations";
 import { settingsAdmin } from "./settings";
 import { telemetryAdmin } from "./telemetry";
+import { shareLinksAdmin } from "./share-links";
 
 export const adminApi = newApi();
 adminApi.use("*", withConfigAndDb, requireAdmin);
@@ -32,5 +33,6 @@ adminApi.route("/", telemetryAdmin);
 adminApi.route("/", reconciliationsAdmin);
 adminApi.route("/", costSourcesAdmin);
 adminApi.route("/", forecastAdmin);
+adminApi.route("/", shareLinksAdmin);
 adminApi.route("/", usageAdmin);
 adminApi.onError(apiErrorResponse);
