@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts", "scripts/**/*.test.ts", "pricing/**/*.test.ts", "test/unit/**/*.test.ts"],
+          include: ["src/**/*.test.{ts,tsx}", "scripts/**/*.test.ts", "pricing/**/*.test.ts", "test/unit/**/*.test.ts"],
           environment: "node",
           setupFiles: ["test/setup/clock.ts"],
         },

@@ -6,12 +6,14 @@
  *   /admin/v1/…             admin API: src/http/admin/index.ts
  *   /health                 src/http/health.ts
  *   /openapi.json, /docs    src/http/openapi.ts, generated from the /v1 and /admin/v1 apps
+ *   /dashboard/…            the browser UI: src/http/dashboard/index.tsx
  *
  * src/http/README.md says what lives where in src/http/; the cron trigger is src/scheduled.ts.
  */
 import { Hono } from "hono";
 import type { Env } from "./config";
 import { adminApi } from "./http/admin";
+import { dashboard } from "./http/dashboard";
 import { healthRoute } from "./http/health";
 import { mountOpenApi } from "./http/openapi";
 import { v1Api } from "./http/v1";
@@ -28,6 +30,7 @@ const documented = [
 ];
 for (const { path, api } of documented) app.route(path, api);
 mountOpenApi(app, documented);
+app.route("/", dashboard);
 
 export default {
   fetch(request, env, ctx) {

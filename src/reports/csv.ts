@@ -25,3 +25,11 @@ export function usageCsv(groupBy: readonly string[], rows: UsageRowJson[]): stri
   }
   return `${lines.join("\r\n")}\r\n`;
 }
+
+/** Any table as CSV with the same rules: `textColumns` are the ones a spreadsheet could read as a formula. */
+export function csvTable(header: string[], rows: unknown[][], textColumns: string[] = []): string {
+  const text = new Set(textColumns);
+  const lines = [header.map((h) => cell(h, true)).join(",")];
+  for (const row of rows) lines.push(row.map((v, i) => cell(v, text.has(header[i]!))).join(","));
+  return `${lines.join("\r\n")}\r\n`;
+}

@@ -15,7 +15,7 @@ function files(dir: string): string[] {
     if (SKIP.has(e.name)) return [];
     const p = path.join(dir, e.name);
     if (e.isDirectory()) return files(p);
-    return /\.(ts|md|toml|sh)$/.test(e.name) ? [p] : [];
+    return /\.(tsx?|md|toml|sh)$/.test(e.name) ? [p] : [];
   });
 }
 
@@ -30,7 +30,7 @@ describe("references", () => {
   it("every repository path a file names exists (relative to the root or to the file)", () => {
     const missing: string[] = [];
     // `dir/file.ext` or `./file.ext`, not inside a URL, a package name or a longer path.
-    const ref = /(?<![\w@.:/-])((?:\.{1,2}\/|[\w-]+\/)[\w./-]*[\w-]\.(?:ts|md|json|toml|sql|yml|yaml))\b/g;
+    const ref = /(?<![\w@.:/-])((?:\.{1,2}\/|[\w-]+\/)[\w./-]*[\w-]\.(?:tsx?|md|json|toml|sql|yml|yaml))\b/g;
     for (const file of ALL) {
       // A source list ("- S12 owner/repo `path`") cites other repositories' files, not ours.
       const text = readFileSync(file, "utf8").replace(/^- S\d+ .*$/gm, "");

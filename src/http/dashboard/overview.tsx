@@ -1,0 +1,226 @@
+/**
+ * The overview: spend today and this month, the range's totals (calls, errors, cost per successful
+ * outcome, cache savings), an unpriced-model warning, spend over time stacked by any dimension
+ * (split into small multiples by a second one), and top lists with their "N others" row.
+ *
+ * Every number comes from the functions the usage API answers with (src/reports/usage.ts,
+ * units.ts), called with the query the API would build from the same URL parameters — each card
+ * and table names that query in data-api — so the page and the API cannot disagree.
+ */
+import type { Child } from "hono/jsx";
+import { usdToNano } from "../../lib/money";
+import { divRound, type ReportsDb } from "../../reports/db";
+import type { Dimension, NamedDimension } from "../../reports/dimensions";
+import { queryUnits, type UnitsJson } from "../../reports/units";
+import { queryTop, queryUsage, type TopJson, type UsageResult, type UsageSums } from "../../reports/usage";
+import { ChartTable, Legend, StackedBars, Usd } from "./chart";
+import { Card, FirstCall, TopTable } from "./components";
+import type { View } from "./env";
+import { formatCount, formatDate, formatShare } from "./format";
+import { bucketDates, chartBuckets, chartSeries, ranked } from "./series";
+import { apiQuery, calendar, href, type ViewState } from "./state";
+
+export interface OverviewData {
+  chart: UsageResult;
+  groupBy: Dimension[];
+  today: UsageSums;
+  month: UsageSums;
+  units: UnitsJson;
+  tops: TopJson[];
+  calendar: ReturnType<typeof calendar>;
+}
+
+export const TOP_LIMIT = 5;
+
+/** Every query of the page, at once (one db session; the Neon pool runs them side by side). */
+export async function loadOverview(
+  db: ReportsDb,
+  input: { accountId: string; state: ViewState; nowMs: number; tops: NamedDimension[] },
+): Promise<OverviewData> {
+  const { accountId, state } = input;
+  const cal = calendar(input.nowMs, state.tz);
+  const base = {
+    accountId,
+    filters: state.range.filters,
+    tz: state.tz,
+    groupBy: [] as Dimension[],
+    interval: "none" as const,
+  };
+  const groupBy = state.split ? [state.stack, state.split] : [state.stack];
+  const [chart, today, month, units, ...tops] = await Promise.all([
+    queryUsage(db, { accountId, ...state.range, groupBy, interval: state.interval }),
+    queryUsage(db, { ...base, from: new Date(cal.today.from), to: new Date(cal.today.to) }),
+    queryUsage(db, { ...base, from: new Date(cal.month.from), to: new Date(cal.month.to) }),
+    queryUnits(db, { accountId, ...state.range }),
+    ...input.tops.map((by) => queryTop(db, { accountId, ...state.range, by, limit: TOP_LIMIT })),
+  ]);
+  return { chart, groupBy, today: today.totals, month: month.totals, units, tops, calendar: cal };
+}
+
+const MAX_SPLITS = 3;
+
+function Charts(props: { data: OverviewData; state: ViewState }) {
+  const { data, state } = props;
+  const stack = state.stack;
+  const dates = bucketDates(state.fromDate, state.toDate, state.interval);
+  const series = chartSeries(data.chart.groups, stack);
+  const bucketLabel = state.interval === "day" ? "Day" : state.interval === "week" ? "Week of" : "Month";
+  const panels: { id: string; title: string; groups: typeof data.chart.groups }[] = [];
+  if (!state.split) {
+    panels.push({ id: "spend", title: `Spend per ${state.interval} by ${stack}`, groups: data.chart.groups });
+  } else {
+    const split = state.split;
+    const values = ranked(data.chart.groups, split);
+    const shown = values.length > MAX_SPLITS + 1 ? values.slice(0, MAX_SPLITS) : values;
+    shown.forEach((v, i) => {
+      panels.push({
+        id: `spend-${i}`,
+        title: `${split} ${v.value}: spend per ${state.interval} by ${stack}`,
+        groups: data.chart.groups.filter((g) => g.dims[split] === v.value),
+      });
+    });
+    if (values.length > shown.length) {
+      const named = new Set(shown.map((v) => v.value));
+      panels.push({
+        id: `spend-${shown.length}`,
+        title: `${values.length - shown.length} other ${split} values: spend per ${state.interval} by ${stack}`,
+        groups: data.chart.groups.filter((g) => !named.has(g.dims[split]!)),
+      });
+    }
+  }
+  return (
+    <div class={state.split ? "split" : ""}>
+      {panels.map((p) => {
+        const buckets = chartBuckets(p.groups, stack, series, dates, state.interval, state.tz);
+        return (
+          <figure class="panel" data-chart={p.id}>
+            <figcaption>
+              <strong>{p.title}</strong>{" "}
+              <span class="muted small">
+                ({state.tz}; {formatDate(state.fromDate)} – {formatDate(state.toDate)}, the last day not included)
+              </span>
+            </figcaption>
+            <StackedBars id={p.id} title={p.title} series={series} buckets={buckets} />
+            <Legend series={series} />
+            <details>
+              <summary>Data table</summary>
+              <div class="scroll">
+                <ChartTable
+                  id={`${p.id}-table`}
+                  caption={`${p.title}, USD`}
+                  series={series}
+                  buckets={buckets}
+                  bucketLabel={bucketLabel}
+                />
+              </div>
+            </details>
+          </figure>
+        );
+      })}
+    </div>
+  );
+}
+
+/** Cards, warnings, charts and top lists; `apiBase` is the usage API path the numbers match ("/v1/usage"). */
+export function OverviewBody(props: {
+  view: View;
+  state: ViewState;
+  data: OverviewData;
+  origin: string;
+  apiBase: string;
+  csvHref: string;
+  filterBar: Child;
+}) {
+  const { view, state, data, apiBase } = props;
+  const t = data.chart.totals;
+  const cal = data.calendar;
+  const q = (over: Parameters<typeof apiQuery>[1]) => apiQuery(state, over);
+  const rangeApi = `${apiBase}?${q({})}`;
+  const units = data.units;
+  return (
+    <>
+      {props.filterBar}
+      <div class="cards">
+        <Card
+          label={`Today (${formatDate(cal.today.date)})`}
+          metric="todayCostUsd"
+          api={`${apiBase}?${q({ from: cal.today.from, to: cal.today.to })}`}
+          sub={`${formatCount(data.today.requests)} calls`}
+        >
+          <Usd nano={data.today.costNano} tag="span" />
+        </Card>
+        <Card
+          label={`This month (${formatDate(cal.month.date).slice(2)})`}
+          metric="monthCostUsd"
+          api={`${apiBase}?${q({ from: cal.month.from, to: cal.month.to })}`}
+          sub={`${formatCount(data.month.requests)} calls`}
+        >
+          <Usd nano={data.month.costNano} tag="span" />
+        </Card>
+        <Card label="Spend in range" metric="costUsd" api={rangeApi}>
+          <Usd nano={t.costNano} tag="span" />
+        </Card>
+        <Card label="Calls in range" metric="requests" api={rangeApi} sub={`${formatCount(t.errors)} errors`}>
+          <span data-field="requests">{formatCount(t.requests)}</span>
+        </Card>
+        <Card
+          label="Cost per successful outcome"
+          metric="costPerSuccessUsd"
+          api={rangeApi}
+          sub={`${formatCount(t.successes)} successes, ${formatCount(t.failures)} failures`}
+        >
+          {t.successes > 0n ? <Usd nano={divRound(t.costNano, t.successes)} tag="span" /> : "–"}
+        </Card>
+        <Card
+          label="Cache savings"
+          metric="cacheSavingsUsd"
+          api={`${apiBase}/units?${q({})}`}
+          sub={`${formatShare(units.cachedInputShare)} of input tokens from cache`}
+        >
+          {units.cacheSavingsUsd === null ? "unknown" : <Usd nano={usdToNano(units.cacheSavingsUsd)} tag="span" />}
+        </Card>
+      </div>
+      {t.unpricedRequests > 0n ? (
+        <p class="warn" role="status" data-metric="unpricedRequests">
+          {formatCount(t.unpricedRequests)} calls in this range went to models nothing could price: their cost is
+          counted as $0 here.{" "}
+          {view.kind === "share" ? null : (
+            <a href={href("/dashboard/unpriced", accountOnly(view))}>See the models and set their price</a>
+          )}
+        </p>
+      ) : null}
+      {t.requests === 0n && view.kind !== "share" ? <FirstCall origin={props.origin} /> : null}
+      <h2>Spend over time</h2>
+      <p class="small muted">
+        Stacked by <strong>{state.stack}</strong>
+        {state.split ? (
+          <>
+            , split by <strong>{state.split}</strong>
+          </>
+        ) : null}
+        . Same numbers as <code>{`GET ${apiBase}?${q({ groupBy: data.groupBy, interval: state.interval })}`}</code> —{" "}
+        <a href={props.csvHref}>download CSV</a>.
+      </p>
+      <Charts data={data} state={state} />
+      <h2>Top</h2>
+      <div class="split">
+        {data.tops.map((top) => (
+          <TopTable
+            title={`Top ${top.by} by cost`}
+            top={top}
+            api={`${apiBase}/top?${q({})}&by=${top.by}&limit=${TOP_LIMIT}`}
+          />
+        ))}
+      </div>
+      <p class="small muted">
+        {`${formatCount(t.inputTokens + t.cacheReadTokens + t.cacheWriteTokens + t.cacheWrite1hTokens)} input tokens (cache reads and writes included), ${formatCount(t.outputTokens)} output tokens (${formatCount(t.reasoningTokens)} of them reasoning).`}
+      </p>
+    </>
+  );
+}
+
+const accountOnly = (view: View) => {
+  const p = new URLSearchParams();
+  if (view.kind === "admin") p.set("account", view.accountId);
+  return p;
+};

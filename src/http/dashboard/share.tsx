@@ -1,0 +1,166 @@
+/**
+ * GET /dashboard/share/{token}: one tenant's own page — its spend (the overview, filtered to the
+ * tenant whatever the URL says), its budgets (tenant rules, with this tenant's counters) and a CSV
+ * of its usage — for someone with no account and no session: the signed link is the credential
+ * (src/share-links.ts). An expired, altered or forged link is 410 and shows nothing.
+ * Also the admin's form that makes such a link from the dashboard (POST /dashboard/share-links).
+ */
+import { requireAccount } from "../../accounts";
+import { listRuleRows, withStatus } from "../../budgets";
+import { sealingSecret } from "../../config";
+import { nowMs } from "../../lib/clock";
+import { GatewayError } from "../../lib/errors";
+import { redisClient } from "../../lib/redis";
+import { usageCsv } from "../../reports/csv";
+import { groupToJson, queryUsage } from "../../reports/usage";
+import { createShareLink, readShareLink, SHARE_LINK_DEFAULT_HOURS, SHARE_LINK_MAX_HOURS } from "../../share-links";
+import { shareUrl } from "../admin/share-links";
+import { ruleJson, TenantId } from "../budget-schemas";
+import { BudgetsTable } from "./budgets";
+import { type DashContext, PageError, type View } from "./env";
+import { FilterBar } from "./filter-bar";
+import { AccountField, Csrf, Page, Time } from "./layout";
+import { loadOverview, OverviewBody } from "./overview";
+import { zoneCookie } from "./session";
+import { readState } from "./state";
+
+const EXPIRED = "This link has expired or is not valid. Ask whoever sent it for a new one.";
+
+async function shareView(c: DashContext, token: string): Promise<View> {
+  const link = await readShareLink(sealingSecret(c.var.config), token);
+  if (!link) throw new PageError(410, EXPIRED);
+  const account = await requireAccount(c.var.db, link.accountId).catch((err) => {
+    if (err instanceof GatewayError) throw new PageError(410, EXPIRED);
+    throw err;
+  });
+  return {
+    kind: "share",
+    accountId: account.id,
+    accountName: account.name,
+    csrf: null,
+    readOnly: true,
+    tenant: link.tenant,
+    base: `/dashboard/share/${token}`,
+  };
+}
+
+export async function sharePage(c: DashContext, token: string) {
+  const view = await shareView(c, token);
+  const url = new URL(c.req.url);
+  const state = readState(url.searchParams, zoneCookie(c), { tenant: view.tenant! });
+  c.header("cache-control", "no-store");
+  if (url.searchParams.get("format") === "csv") {
+    const groupBy = state.split ? [state.stack, state.split] : [state.stack];
+    const result = await queryUsage(c.var.db, {
+      accountId: view.accountId,
+      ...state.range,
+      groupBy,
+      interval: state.interval,
+    });
+    return c.body(
+      usageCsv(
+        groupBy,
+        result.groups.map((g) => groupToJson(g, state.interval)),
+      ),
+      200,
+      {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="usage-${view.tenant}-${state.fromDate}-${state.toDate}.csv"`,
+      },
+    );
+  }
+  const rows = (await listRuleRows(c.var.db, view.accountId)).filter(
+    (r) => r.scopeType === "tenant" && (r.scopeId === view.tenant || r.scopeId === "*"),
+  );
+  const [data, budgets] = await Promise.all([
+    loadOverview(c.var.db, { accountId: view.accountId, state, nowMs: nowMs(), tops: ["feature", "model"] }),
+    withStatus(redisClient(c.var.config), rows, view.tenant),
+  ]);
+  const link = await readShareLink(sealingSecret(c.var.config), token);
+  const csvParams = new URLSearchParams(state.params);
+  csvParams.set("format", "csv");
+  return c.html(
+    <Page title={`Usage of ${view.tenant}`} view={view} section="share" tz={state.tz} tzSource={state.tzSource}>
+      <h1>
+        Usage of <span data-tenant={view.tenant}>{view.tenant}</span>
+      </h1>
+      <p class="small muted">
+        A read-only page {view.accountName} shared with you. It works until{" "}
+        <Time ms={link!.expiresAt.getTime()} tz={state.tz} />.
+      </p>
+      <OverviewBody
+        view={view}
+        state={state}
+        data={data}
+        origin={url.origin}
+        apiBase="/v1/usage"
+        csvHref={`${view.base}?${csvParams}`}
+        filterBar={<FilterBar view={view} state={state} action={view.base} grouping fixed={["tenant", "key"]} />}
+      />
+      <h2>Budgets</h2>
+      <BudgetsTable view={view} budgets={budgets.map(ruleJson)} tz={state.tz} api="" />
+    </Page>,
+  );
+}
+
+/** On the overview (admin): make a link for a tenant. */
+export function ShareForm(props: { view: View; tenant?: string }) {
+  return (
+    <form method="post" action="/dashboard/share-links" class="panel" aria-label="Share a tenant's page">
+      <h2>Share a tenant's page</h2>
+      <p class="small muted">
+        A signed link to one tenant's usage and budgets, read-only, that stops working after the hours you set (at most{" "}
+        {SHARE_LINK_MAX_HOURS}).
+      </p>
+      <Csrf view={props.view} />
+      <AccountField view={props.view} />
+      <fieldset>
+        <label>
+          Tenant
+          <input name="tenant" value={props.tenant ?? ""} required size={14} />
+        </label>
+        <label>
+          Hours
+          <input name="expiresInHours" value={String(SHARE_LINK_DEFAULT_HOURS)} size={5} />
+        </label>
+        <button type="submit" class="primary">
+          Make link
+        </button>
+      </fieldset>
+    </form>
+  );
+}
+
+export async function createShareAction(c: DashContext) {
+  const view = c.var.view;
+  const f = await c.req.parseBody();
+  const tenant = TenantId.safeParse(typeof f.tenant === "string" ? f.tenant : "");
+  const hours = Number(
+    typeof f.expiresInHours === "string" && f.expiresInHours.trim() ? f.expiresInHours : SHARE_LINK_DEFAULT_HOURS,
+  );
+  if (!tenant.success || !(hours > 0 && hours <= SHARE_LINK_MAX_HOURS)) {
+    throw new PageError(400, `A tenant id and 0 < hours ≤ ${SHARE_LINK_MAX_HOURS}, please.`);
+  }
+  const link = await createShareLink(sealingSecret(c.var.config), {
+    accountId: view.accountId,
+    tenant: tenant.data,
+    expiresInHours: hours,
+  });
+  const url = shareUrl(c.req.url, link.token);
+  c.header("cache-control", "no-store");
+  return c.html(
+    <Page title="Share link" view={view} section="overview">
+      <h1>A link to {tenant.data}'s page</h1>
+      <div class="flash" role="status">
+        <p>Send this link; it works until {link.expiresAt.toISOString().replace("T", " ").slice(0, 16)} UTC:</p>
+        <code class="secret" data-share-url>
+          {url}
+        </code>
+      </div>
+      <p>
+        <a href={url}>Open it</a>
+      </p>
+    </Page>,
+    201,
+  );
+}
