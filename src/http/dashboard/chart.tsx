@@ -53,7 +53,8 @@ export function StackedBars(props: { id: string; title: string; series: Series[]
     .range([H - M.bottom, M.top]);
   const ticks = y.ticks(4);
   const labelEvery = Math.max(1, Math.ceil(buckets.length / 8));
-  const tickLabel = (usd: number) => formatUsd(BigInt(Math.round(usd * 1e9)));
+  // Axis ticks are round numbers: "$0.50", not "$0.5000".
+  const tickLabel = (usd: number) => formatUsd(BigInt(Math.round(usd * 1e9))).replace(/(\.\d\d\d*?)0+$/, "$1");
   const titleId = `${props.id}-title`;
   return (
     <svg viewBox={`0 0 ${W} ${H}`} class="chart" role="img" aria-labelledby={titleId}>

@@ -49,7 +49,7 @@ export function TopTable(props: { title: string; top: TopJson; api: string }) {
           ))}
           {top.others.count > 0 ? (
             <tr data-value="(others)" data-others={top.others.count}>
-              <th scope="row">{`${formatCount(top.others.count)} others`}</th>
+              <th scope="row">{`${formatCount(top.others.count)} ${top.others.count === 1 ? "other" : "others"}`}</th>
               <Usd nano={usd(top.others.costUsd)} />
               <td class="num">
                 {formatShare(

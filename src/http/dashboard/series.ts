@@ -43,7 +43,7 @@ export function chartSeries(groups: UsageGroup[], dim: string): Series[] {
   const shown = all.length > MAX_SERIES + 1 ? all.slice(0, MAX_SERIES) : all;
   const series: Series[] = shown.map((r) => ({ key: r.value, label: r.value }));
   const rest = all.length - shown.length;
-  if (rest > 0) series.push({ key: OTHERS, label: `${rest} others` });
+  if (rest > 0) series.push({ key: OTHERS, label: `${rest} ${rest === 1 ? "other" : "others"}` });
   return series;
 }
 
