@@ -22,13 +22,12 @@ import { CSS, JS } from "./assets";
 import { postLogin, postLogout, requireAdminSession, requireView, showLogin } from "./auth";
 import { budgetsCsv, budgetsPage, createBudget, removeBudget, updateBudget } from "./budgets";
 import { type DashContext, type DashEnv, PageError } from "./env";
-import { FilterBar } from "./filter-bar";
 import { createKeyAction, keyLimitsAction, keysPage, revokeKeyAction } from "./keys";
 import { Page } from "./layout";
-import { loadOverview, OverviewBody } from "./overview";
+import { loadOverview, OverviewPage } from "./overview";
 import { loadRequests, REQUEST_COLUMNS, requestPage, requestsPage } from "./requests";
 import { zoneCookie } from "./session";
-import { createShareAction, ShareForm, sharePage } from "./share";
+import { createShareAction, sharePage } from "./share";
 import { cleanQuery, href, readState } from "./state";
 import { setPriceAction, unpricedPage } from "./unpriced";
 
@@ -131,22 +130,7 @@ dashboard.get("/dashboard", async (c) => {
     nowMs: nowMs(),
     tops: ["tenant", "feature", "model"],
   });
-  const tenant = state.range.filters.find((f) => f.dim === "tenant")?.values[0];
-  return c.html(
-    <Page title="Overview" view={view} section="overview" tz={state.tz} tzSource={state.tzSource}>
-      <h1>{view.accountName}</h1>
-      <OverviewBody
-        view={view}
-        state={state}
-        data={data}
-        origin={url.origin}
-        apiBase={apiBaseOf(c)}
-        csvHref={href("/dashboard/usage.csv", state.params)}
-        filterBar={<FilterBar view={view} state={state} action="/dashboard" grouping />}
-      />
-      {view.kind === "admin" ? <ShareForm view={view} tenant={tenant} /> : null}
-    </Page>,
-  );
+  return c.html(<OverviewPage view={view} state={state} data={data} origin={url.origin} apiBase={apiBaseOf(c)} />);
 });
 
 /** The chart's query as CSV: byte for byte what GET …/usage?…&format=csv answers for the same parameters. */

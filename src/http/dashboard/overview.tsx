@@ -16,8 +16,11 @@ import { queryTop, queryUsage, type TopJson, type UsageResult, type UsageSums } 
 import { ChartTable, Legend, StackedBars, Usd } from "./chart";
 import { Card, FirstCall, TopTable } from "./components";
 import type { View } from "./env";
+import { FilterBar } from "./filter-bar";
 import { formatCount, formatDate, formatShare } from "./format";
+import { Page } from "./layout";
 import { bucketDates, chartBuckets, chartSeries, ranked } from "./series";
+import { ShareForm } from "./share-form";
 import { apiQuery, calendar, href, type ViewState } from "./state";
 
 export interface OverviewData {
@@ -224,3 +227,30 @@ const accountOnly = (view: View) => {
   if (view.kind === "admin") p.set("account", view.accountId);
   return p;
 };
+
+/** The whole overview page (the route and the benchmark render it the same way). */
+export function OverviewPage(props: {
+  view: View;
+  state: ViewState;
+  data: OverviewData;
+  origin: string;
+  apiBase: string;
+}) {
+  const { view, state } = props;
+  const tenant = state.range.filters.find((f) => f.dim === "tenant")?.values[0];
+  return (
+    <Page title="Overview" view={view} section="overview" tz={state.tz} tzSource={state.tzSource}>
+      <h1>{view.accountName}</h1>
+      <OverviewBody
+        view={view}
+        state={state}
+        data={props.data}
+        origin={props.origin}
+        apiBase={props.apiBase}
+        csvHref={href("/dashboard/usage.csv", state.params)}
+        filterBar={<FilterBar view={view} state={state} action="/dashboard" grouping />}
+      />
+      {view.kind === "admin" ? <ShareForm view={view} tenant={tenant} /> : null}
+    </Page>
+  );
+}

@@ -3,7 +3,7 @@
  * tenant whatever the URL says), its budgets (tenant rules, with this tenant's counters) and a CSV
  * of its usage — for someone with no account and no session: the signed link is the credential
  * (src/share-links.ts). An expired, altered or forged link is 410 and shows nothing.
- * Also the admin's form that makes such a link from the dashboard (POST /dashboard/share-links).
+ * Also what the admin's form (share-form.tsx) posts: POST /dashboard/share-links.
  */
 import { requireAccount } from "../../accounts";
 import { listRuleRows, withStatus } from "../../budgets";
@@ -19,7 +19,7 @@ import { ruleJson, TenantId } from "../budget-schemas";
 import { BudgetsTable } from "./budgets";
 import { type DashContext, PageError, type View } from "./env";
 import { FilterBar } from "./filter-bar";
-import { AccountField, Csrf, Page, Time } from "./layout";
+import { Page, Time } from "./layout";
 import { loadOverview, OverviewBody } from "./overview";
 import { zoneCookie } from "./session";
 import { readState } from "./state";
@@ -100,34 +100,6 @@ export async function sharePage(c: DashContext, token: string) {
       <h2>Budgets</h2>
       <BudgetsTable view={view} budgets={budgets.map(ruleJson)} tz={state.tz} api="" />
     </Page>,
-  );
-}
-
-/** On the overview (admin): make a link for a tenant. */
-export function ShareForm(props: { view: View; tenant?: string }) {
-  return (
-    <form method="post" action="/dashboard/share-links" class="panel" aria-label="Share a tenant's page">
-      <h2>Share a tenant's page</h2>
-      <p class="small muted">
-        A signed link to one tenant's usage and budgets, read-only, that stops working after the hours you set (at most{" "}
-        {SHARE_LINK_MAX_HOURS}).
-      </p>
-      <Csrf view={props.view} />
-      <AccountField view={props.view} />
-      <fieldset>
-        <label>
-          Tenant
-          <input name="tenant" value={props.tenant ?? ""} required size={14} />
-        </label>
-        <label>
-          Hours
-          <input name="expiresInHours" value={String(SHARE_LINK_DEFAULT_HOURS)} size={5} />
-        </label>
-        <button type="submit" class="primary">
-          Make link
-        </button>
-      </fieldset>
-    </form>
   );
 }
 
