@@ -19,7 +19,7 @@ import { accounts, requestRecords } from "../../schema";
 import { reportState, usageDayTotals, usageRollups } from "../../schema/reports";
 import { nowDate, nowMs } from "../lib/clock";
 import { queryRows, type ReportsDb } from "./db";
-import { appliedRateSql, BUCKETS, cacheSavingsSql } from "./metrics";
+import { BUCKETS, cacheSavingsSql, cacheSavingsUnknownSql } from "./metrics";
 import { DAY_TOTALS_WATERMARK } from "./usage";
 
 export const RETENTION_DAYS = [30, 90, 365] as const;
@@ -68,10 +68,7 @@ function aggregateInsertSql(target: AggregateTable, from: SQL): SQL {
     ...BUCKETS.map((b): [AnyColumn, SQL] => [target[b], sql`sum(${rr[b]})`]),
     [target.costNano, sql`sum(${rr.costNano})`],
     [target.cacheSavingsNano, sql`coalesce(round(sum(${cacheSavingsSql()})), 0)`],
-    [
-      target.cacheSavingsUnknown,
-      sql`count(*) filter (where ${rr.cacheReadTokens} > 0 and ${appliedRateSql("input")} is null)`,
-    ],
+    [target.cacheSavingsUnknown, sql`count(*) filter (where ${cacheSavingsUnknownSql()})`],
     [target.firstStartedAt, sql`min(${rr.startedAt})`],
     [target.lastFinishedAt, sql`max(${rr.finishedAt})`],
   ];

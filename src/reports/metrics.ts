@@ -12,7 +12,11 @@ import { USAGE_COUNTS, type UsageCount } from "../usage";
 export const BUCKETS = USAGE_COUNTS;
 export type Bucket = UsageCount;
 
-/** Column aliases of a source branch, in this order: requests, errors, unpriced, buckets…, cost, successes, failures, value. */
+/**
+ * Column aliases of a source branch, in this order: requests, errors, unpriced, buckets…, cost,
+ * successes, failures, what caching saved and on how many calls that is unknown, value. The two
+ * cache sums are computed only when a query asks for them (raw records pay a JSON read each).
+ */
 export const SUM_ALIASES = [
   "requests",
   "errors",
@@ -21,14 +25,19 @@ export const SUM_ALIASES = [
   "costNano",
   "successes",
   "failures",
+  "cacheSavingsNano",
+  "cacheSavingsUnknown",
 ] as const;
 export type SumAlias = (typeof SUM_ALIASES)[number];
 
 const rr = requestRecords;
 const alias = (name: string) => sql.raw(`"${name}"`);
 
+/** Calls with cache reads whose applied rates do not say the input rate: what they saved is unknown. */
+export const cacheSavingsUnknownSql = () => sql`(${rr.cacheReadTokens} > 0 and ${appliedRateSql("input")} is null)`;
+
 /** The metric columns of a raw-records branch (which GROUPs BY its dimensions). */
-export function rawMetricsSql(): SQL {
+export function rawMetricsSql(cacheSavings = false): SQL {
   const parts: SQL[] = [
     sql`count(*)::bigint as ${alias("requests")}`,
     sql`(count(*) filter (where ${rr.status} >= 400))::bigint as ${alias("errors")}`,
@@ -37,13 +46,19 @@ export function rawMetricsSql(): SQL {
     sql`sum(${rr.costNano})::bigint as ${alias("costNano")}`,
     sql`0::bigint as ${alias("successes")}`,
     sql`0::bigint as ${alias("failures")}`,
+    cacheSavings
+      ? sql`coalesce(sum(${cacheSavingsSql()}), 0)::bigint as ${alias("cacheSavingsNano")}`
+      : sql`0::bigint as ${alias("cacheSavingsNano")}`,
+    cacheSavings
+      ? sql`(count(*) filter (where ${cacheSavingsUnknownSql()}))::bigint as ${alias("cacheSavingsUnknown")}`
+      : sql`0::bigint as ${alias("cacheSavingsUnknown")}`,
     sql`null::float8 as ${alias("outcomeValue")}`,
   ];
   return sql.join(parts, sql`, `);
 }
 
 /** The metric columns of a branch over usage_day_totals or usage_rollups. */
-export function aggregateMetricsSql(t: typeof usageDayTotals | typeof usageRollups): SQL {
+export function aggregateMetricsSql(t: typeof usageDayTotals | typeof usageRollups, cacheSavings = false): SQL {
   const parts: SQL[] = [
     sql`sum(${t.requests})::bigint as ${alias("requests")}`,
     sql`sum(${t.errors})::bigint as ${alias("errors")}`,
@@ -52,6 +67,12 @@ export function aggregateMetricsSql(t: typeof usageDayTotals | typeof usageRollu
     sql`sum(${t.costNano})::bigint as ${alias("costNano")}`,
     sql`0::bigint as ${alias("successes")}`,
     sql`0::bigint as ${alias("failures")}`,
+    cacheSavings
+      ? sql`sum(${t.cacheSavingsNano})::bigint as ${alias("cacheSavingsNano")}`
+      : sql`0::bigint as ${alias("cacheSavingsNano")}`,
+    cacheSavings
+      ? sql`sum(${t.cacheSavingsUnknown})::bigint as ${alias("cacheSavingsUnknown")}`
+      : sql`0::bigint as ${alias("cacheSavingsUnknown")}`,
     sql`null::float8 as ${alias("outcomeValue")}`,
   ];
   return sql.join(parts, sql`, `);
@@ -67,6 +88,8 @@ export function outcomeMetricsSql(success: SQL, value: SQL): SQL {
       ...zeros,
       sql`(count(*) filter (where ${success}))::bigint as ${alias("successes")}`,
       sql`(count(*) filter (where not ${success}))::bigint as ${alias("failures")}`,
+      sql`0::bigint as ${alias("cacheSavingsNano")}`,
+      sql`0::bigint as ${alias("cacheSavingsUnknown")}`,
       sql`sum(${value})::float8 as ${alias("outcomeValue")}`,
     ],
     sql`, `,
@@ -98,13 +121,16 @@ export function appliedRateSql(key: string): SQL {
 }
 
 /**
- * What caching saved on one record, in nano-USD (numeric): cache-read tokens × (input rate −
- * cache-read rate) / 1e6. 0 without cache reads; a missing cache-read rate means cache reads were
- * billed as input (saves 0); NULL when the input rate is unknown.
+ * What caching saved on one record, in whole nano-USD: cache-read tokens × (input rate −
+ * cache-read rate) / 1e6, rounded per record. 0 without cache reads; a missing cache-read rate
+ * means cache reads were billed as input (saves 0); NULL when the input rate is unknown.
+ * Rounding each record (not each group) makes every sum of savings exact and additive: the daily
+ * aggregates, the rollups and a raw scan give the same total for the same records, whatever they
+ * are grouped by — so the usage query's fast path and the units report agree to the nano-USD.
  */
 export function cacheSavingsSql(): SQL {
   const input = appliedRateSql("input");
   const cacheRead = appliedRateSql("cacheRead");
   return sql`(case when ${rr.cacheReadTokens} = 0 then 0::numeric
-    else ${rr.cacheReadTokens}::numeric * (${input} - coalesce(${cacheRead}, ${input})) / 1000000 end)`;
+    else round(${rr.cacheReadTokens}::numeric * (${input} - coalesce(${cacheRead}, ${input})) / 1000000) end)`;
 }

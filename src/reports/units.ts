@@ -9,7 +9,7 @@ import { outcomes, usageRollups } from "../../schema/reports";
 import { nanoToUsd } from "../lib/money";
 import { divRound, queryRows, type ReportsDb } from "./db";
 import { type DimensionFilter, filterSql } from "./dimensions";
-import { appliedRateSql, cacheSavingsSql } from "./metrics";
+import { cacheSavingsSql, cacheSavingsUnknownSql } from "./metrics";
 
 const rr = requestRecords;
 const ru = usageRollups;
@@ -24,6 +24,16 @@ export interface RangeQuery {
 }
 
 const perUnit = (costNano: bigint, units: bigint) => (units > 0n ? nanoToUsd(divRound(costNano, units)) : null);
+
+/** The share of input tokens read from cache, to 6 decimals; null without input. */
+export function cachedInputShare(cached: bigint, inputAll: bigint): number | null {
+  return inputAll > 0n ? Math.round((Number(cached) / Number(inputAll)) * 1e6) / 1e6 : null;
+}
+
+/** What caching saved, as USD; null (unknown) when every cache-reading call lacked its rates. */
+export function cacheSavingsUsd(savingsNano: bigint, unknownCalls: bigint): string | null {
+  return unknownCalls > 0n && savingsNano === 0n ? null : nanoToUsd(savingsNano);
+}
 
 function rawWhere(q: RangeQuery, extra: SQL[] = []): SQL {
   return and(
@@ -84,7 +94,7 @@ export async function queryUnits(db: ReportsDb, q: RangeQuery): Promise<UnitsJso
       count(*)::bigint as requests, (count(*) filter (where ${rr.status} >= 400))::bigint as errors,
       sum(${rr.costNano})::bigint as cost, sum(${inputAll(rr)})::bigint as input_all, sum(${cached(rr)})::bigint as cached,
       coalesce(round(sum(${cacheSavingsSql()})), 0)::bigint as savings,
-      (count(*) filter (where ${rr.cacheReadTokens} > 0 and ${appliedRateSql("input")} is null))::bigint as unknown
+      (count(*) filter (where ${cacheSavingsUnknownSql()}))::bigint as unknown
     from ${rr} where ${rawWhere(q)} group by 1, 2, 3`;
   const rolled = sql`select ${month(sql`${ru.day}`)} as m, ${ru.userId} as u, ${ru.workflow} as w,
       sum(${ru.requests})::bigint, sum(${ru.errors})::bigint, sum(${ru.costNano})::bigint,
@@ -145,10 +155,9 @@ export async function queryUnits(db: ReportsDb, q: RangeQuery): Promise<UnitsJso
     costPerSuccessUsd: perUnit(cost, successes),
     inputTokensTotal: Number(inputAllTokens),
     cachedInputTokens: Number(cachedTokens),
-    cachedInputShare:
-      inputAllTokens > 0n ? Math.round((Number(cachedTokens) / Number(inputAllTokens)) * 1e6) / 1e6 : null,
+    cachedInputShare: cachedInputShare(cachedTokens, inputAllTokens),
     // Unknown when every cache-reading request lacked rates; partial sums are flagged by the count.
-    cacheSavingsUsd: unknown > 0n && savings === 0n ? null : nanoToUsd(savings),
+    cacheSavingsUsd: cacheSavingsUsd(savings, unknown),
     cacheSavingsUnknownRequests: Number(unknown),
   };
 }

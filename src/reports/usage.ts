@@ -64,8 +64,12 @@ export interface UsageQuery {
   tz?: string;
   /** Top lists: the groups with the highest cost first, at most `limit`. */
   top?: { limit: number };
+  /** Top lists: the totals of the same query without grouping, if known (else a second query reads them). */
+  totals?: UsageSums;
   /** Tests and the benchmark: force a path. */
   path?: "fast" | "full";
+  /** Also sum what caching saved (cacheSavingsNano, cacheSavingsUnknown); otherwise they are 0. */
+  cacheSavings?: boolean;
 }
 
 export type UsageSums = Record<SumAlias, bigint> & { outcomeValue: number | null };
@@ -129,7 +133,7 @@ function rawBranch(query: UsageQuery, from: Date, to: Date, extra: SQL[] = []): 
     from: sql`${rr}`,
     time: sql`${rr.startedAt}`,
     where: [eq(rr.accountId, query.accountId), gte(rr.startedAt, from), lt(rr.startedAt, to), ...extra],
-    metrics: rawMetricsSql(),
+    metrics: rawMetricsSql(query.cacheSavings),
   };
 }
 
@@ -175,7 +179,7 @@ async function branches(db: ReportsDb, query: UsageQuery): Promise<{ list: Branc
           gte(usageDayTotals.day, dFrom),
           lt(usageDayTotals.day, dTo),
         ],
-        metrics: aggregateMetricsSql(usageDayTotals),
+        metrics: aggregateMetricsSql(usageDayTotals, query.cacheSavings),
       });
       if (query.from < dFrom) list.push(rawBranch(query, query.from, dFrom));
       if (dTo < query.to) list.push(rawBranch(query, dTo, query.to));
@@ -197,7 +201,7 @@ async function branches(db: ReportsDb, query: UsageQuery): Promise<{ list: Branc
         gte(usageRollups.day, query.from),
         lt(usageRollups.day, query.to),
       ],
-      metrics: aggregateMetricsSql(usageRollups),
+      metrics: aggregateMetricsSql(usageRollups, query.cacheSavings),
     },
     outcomeBranch(query),
   ];
@@ -258,7 +262,7 @@ export async function queryUsage(db: ReportsDb, query: UsageQuery): Promise<Usag
   let totals = emptySums();
   if (query.top) {
     // The top N are not all the groups: totals come from the same query without grouping.
-    totals = (await queryUsage(db, { ...query, groupBy: [], interval: "none", top: undefined })).totals;
+    totals = query.totals ?? (await queryUsage(db, { ...query, groupBy: [], interval: "none", top: undefined })).totals;
     return { groups, totals, path, groupCount: Number(rows[0]?.groupCount ?? 0) };
   }
   for (const g of groups) addSums(totals, g.sums);
@@ -304,6 +308,8 @@ export function groupToJson(g: UsageGroup, interval: Interval): UsageRowJson {
 export interface TopQuery extends Omit<UsageQuery, "groupBy" | "interval" | "top" | "path"> {
   by: NamedDimension;
   limit: number;
+  /** The range's totals for these filters, when the caller has them already (saves a query). */
+  totals?: UsageSums;
 }
 
 export interface TopJson {
@@ -329,8 +335,8 @@ export function subtractSums(totals: UsageSums, parts: UsageSums[]): UsageSums {
 
 /** The top values of one dimension by cost (the usage query with one group and a limit). */
 export async function queryTop(db: ReportsDb, query: TopQuery): Promise<TopJson> {
-  const { by, limit, ...range } = query;
-  const result = await queryUsage(db, { ...range, groupBy: [by], interval: "none", top: { limit } });
+  const { by, limit, totals, ...range } = query;
+  const result = await queryUsage(db, { ...range, groupBy: [by], interval: "none", top: { limit }, totals });
   const total = result.totals.costNano;
   return {
     by,

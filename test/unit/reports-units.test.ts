@@ -3,6 +3,8 @@
  * success; workflows' calls, cost, duration and outcome; active users, cache share and savings.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nanoToUsd } from "../../src/lib/money";
+import { refreshDayTotals } from "../../src/reports/maintenance";
 import { recordOutcome } from "../../src/reports/outcomes";
 import { queryUnits, queryWorkflows } from "../../src/reports/units";
 import { queryUsage, sumsToJson } from "../../src/reports/usage";
@@ -285,5 +287,42 @@ describe("unit metrics", () => {
     // c3 (unknown) and c4 (no cache-read rate: saves 0): the sum is 0 with an unknown → null.
     expect(u.cacheSavingsUsd).toBeNull();
     expect(u.cacheSavingsUnknownRequests).toBe(1);
+  });
+});
+
+describe("cache savings on the usage query's fast path", () => {
+  it("equal the units report's to the nano-USD, rounding each record, whatever the path", async () => {
+    const S = await newAccount(t.db, "acc_savings");
+    const { rows } = await t.pool.query<{ at: Date }>("select now() - interval '1 hour' as at");
+    // Rates that leave fractions of a nano-USD per record: 7 × 1,000,000,001 / 1e6 = 7,000.000007.
+    const rates = { input: 1_000_000_001, cacheRead: 0 };
+    const day = (d: number, h = 12) => new Date(Date.UTC(2026, 3, d, h));
+    const old = [3, 5, 7, 9, 11].map((n, i) =>
+      record(S, { cacheReadTokens: n, ratesApplied: rates, startedAt: day(10 + i), createdAt: rows[0]!.at }),
+    );
+    const fresh = [13, 17].map((n, i) =>
+      record(S, { cacheReadTokens: n, ratesApplied: rates, startedAt: day(12 + i, 3) }),
+    );
+    const unknown = record(S, { cacheReadTokens: 5, ratesApplied: null, startedAt: day(12), createdAt: rows[0]!.at });
+    await insertRecords(t.db, [...old, ...fresh, unknown]);
+    await refreshDayTotals(t.db);
+    const q = {
+      accountId: S,
+      from: new Date("2026-04-10T06:00:00Z"),
+      to: TO,
+      filters: [],
+      groupBy: [],
+      interval: "none" as const,
+    };
+    const u = await queryUnits(t.db, q);
+    const perRecord = [3, 5, 7, 9, 11, 13, 17].reduce((s, n) => s + BigInt(Math.round((n * 1_000_000_001) / 1e6)), 0n);
+    expect(u.cacheSavingsUsd).toBe(nanoToUsd(perRecord));
+    for (const path of ["fast", "full"] as const) {
+      const usage = await queryUsage(t.db, { ...q, cacheSavings: true, path });
+      expect(usage.totals.cacheSavingsNano, path).toBe(perRecord);
+      expect(usage.totals.cacheSavingsUnknown, path).toBe(1n);
+    }
+    // Without asking, the usage query does not read the rates.
+    expect((await queryUsage(t.db, q)).totals.cacheSavingsNano).toBe(0n);
   });
 });

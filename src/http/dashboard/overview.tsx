@@ -11,7 +11,7 @@ import type { Child } from "hono/jsx";
 import { usdToNano } from "../../lib/money";
 import { divRound, type ReportsDb } from "../../reports/db";
 import type { Dimension, NamedDimension } from "../../reports/dimensions";
-import { queryUnits, type UnitsJson } from "../../reports/units";
+import { cachedInputShare, cacheSavingsUsd } from "../../reports/units";
 import { queryTop, queryUsage, type TopJson, type UsageResult, type UsageSums } from "../../reports/usage";
 import { ChartTable, Legend, StackedBars, Usd } from "./chart";
 import { Card, FirstCall, TopTable } from "./components";
@@ -26,16 +26,22 @@ import { apiQuery, calendar, href, type ViewState } from "./state";
 export interface OverviewData {
   chart: UsageResult;
   groupBy: Dimension[];
+  /** The range's totals, with what caching saved. */
+  totals: UsageSums;
   today: UsageSums;
   month: UsageSums;
-  units: UnitsJson;
   tops: TopJson[];
   calendar: ReturnType<typeof calendar>;
 }
 
 export const TOP_LIMIT = 5;
 
-/** Every query of the page, at once (one db session; the Neon pool runs them side by side). */
+/**
+ * Every query of the page, at once (one db session; the Neon pool runs them side by side). All
+ * but the chart's keep the day totals' fast path in any zone (interval none); the top lists reuse
+ * the range totals instead of each reading them again. Cache savings come from the same per-record
+ * sums /usage/units adds up (src/reports/metrics.ts), read here from the day totals.
+ */
 export async function loadOverview(
   db: ReportsDb,
   input: { accountId: string; state: ViewState; nowMs: number; tops: NamedDimension[] },
@@ -50,14 +56,17 @@ export async function loadOverview(
     interval: "none" as const,
   };
   const groupBy = state.split ? [state.stack, state.split] : [state.stack];
-  const [chart, today, month, units, ...tops] = await Promise.all([
+  const range = queryUsage(db, { ...base, ...state.range, cacheSavings: true });
+  const [chart, totals, today, month, ...tops] = await Promise.all([
     queryUsage(db, { accountId, ...state.range, groupBy, interval: state.interval }),
+    range,
     queryUsage(db, { ...base, from: new Date(cal.today.from), to: new Date(cal.today.to) }),
     queryUsage(db, { ...base, from: new Date(cal.month.from), to: new Date(cal.month.to) }),
-    queryUnits(db, { accountId, ...state.range }),
-    ...input.tops.map((by) => queryTop(db, { accountId, ...state.range, by, limit: TOP_LIMIT })),
+    ...input.tops.map(async (by) =>
+      queryTop(db, { accountId, ...state.range, by, limit: TOP_LIMIT, totals: (await range).totals }),
+    ),
   ]);
-  return { chart, groupBy, today: today.totals, month: month.totals, units, tops, calendar: cal };
+  return { chart, groupBy, totals: totals.totals, today: today.totals, month: month.totals, tops, calendar: cal };
 }
 
 const MAX_SPLITS = 3;
@@ -135,11 +144,19 @@ export function OverviewBody(props: {
   filterBar: Child;
 }) {
   const { view, state, data, apiBase } = props;
-  const t = data.chart.totals;
+  const t = data.totals;
   const cal = data.calendar;
   const q = (over: Parameters<typeof apiQuery>[1]) => apiQuery(state, over);
   const rangeApi = `${apiBase}?${q({})}`;
-  const units = data.units;
+  const inputAll =
+    t.inputTokens +
+    t.cacheReadTokens +
+    t.cacheWriteTokens +
+    t.cacheWrite1hTokens +
+    t.inputAudioTokens +
+    t.cacheAudioReadTokens;
+  const cachedShare = cachedInputShare(t.cacheReadTokens + t.cacheAudioReadTokens, inputAll);
+  const savings = cacheSavingsUsd(t.cacheSavingsNano, t.cacheSavingsUnknown);
   return (
     <>
       {props.filterBar}
@@ -178,9 +195,9 @@ export function OverviewBody(props: {
           label="Cache savings"
           metric="cacheSavingsUsd"
           api={`${apiBase}/units?${q({})}`}
-          sub={`${formatShare(units.cachedInputShare)} of input tokens from cache`}
+          sub={`${formatShare(cachedShare)} of input tokens from cache`}
         >
-          {units.cacheSavingsUsd === null ? "unknown" : <Usd nano={usdToNano(units.cacheSavingsUsd)} tag="span" />}
+          {savings === null ? "unknown" : <Usd nano={usdToNano(savings)} tag="span" />}
         </Card>
       </div>
       {t.unpricedRequests > 0n ? (
