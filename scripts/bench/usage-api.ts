@@ -7,6 +7,11 @@
  *
  *   npx tsx scripts/bench/usage-api.ts [--records 1000000] [--runs 50] [--keep]
  *
+ * Then the dashboard's overview over the same month: every query of the page (loadOverview: the
+ * chart's usage query, the range totals with cache savings, today, this month, three top lists)
+ * and its HTML, timed together — the server time of GET /dashboard less the session check — in
+ * UTC (the day totals' fast path) and in Asia/Kolkata (day buckets in a zone read raw records).
+ *
  * The created_at index (request_records_created) is created here if the schema does not have it
  * yet: the day-totals refresh and the fresh-record tail of the fast path read by created_at.
  */
@@ -18,6 +23,8 @@ import { neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import WebSocket from "ws";
+import { loadOverview, OverviewPage } from "../../src/http/dashboard/overview";
+import { readState } from "../../src/http/dashboard/state";
 import { openDb } from "../../src/lib/db";
 import type { ReportsDb } from "../../src/reports/db";
 import type { Dimension } from "../../src/reports/dimensions";
@@ -163,6 +170,53 @@ async function main() {
         ]);
       }
     }
+    // The overview page, "now" in the month's last day so today and this month have records too.
+    const overviewRows: string[][] = [];
+    for (const [driver, d] of drivers) {
+      for (const tz of ["UTC", "Asia/Kolkata"]) {
+        const state = readState(
+          new URLSearchParams(`from=2026-09-01&to=2026-10-01&tz=${tz}&groupBy=feature`),
+          undefined,
+        );
+        const view = {
+          kind: "admin" as const,
+          accountId: ACCOUNT,
+          accountName: "bench",
+          csrf: "x",
+          readOnly: false,
+          base: "/dashboard",
+        };
+        const once = async () => {
+          const data = await loadOverview(d, {
+            accountId: ACCOUNT,
+            state,
+            nowMs: Date.parse("2026-09-30T12:00:00Z"),
+            tops: ["tenant", "feature", "model"],
+          });
+          const page = OverviewPage({ view, state, data, origin: "http://bench", apiBase: "/v1/usage" });
+          return (await (page as unknown as { toString(): string | Promise<string> }).toString()).length;
+        };
+        for (let i = 0; i < 3; i++) await once();
+        const runs = tz === "UTC" ? RUNS : Math.min(RUNS, 20);
+        const times: number[] = [];
+        let bytes = 0;
+        for (let i = 0; i < runs; i++) {
+          const t = performance.now();
+          bytes = await once();
+          times.push(performance.now() - t);
+        }
+        times.sort((a, b) => a - b);
+        overviewRows.push([
+          driver,
+          `overview, month, ${tz}`,
+          String(bytes),
+          String(runs),
+          percentile(times, 50).toFixed(1),
+          percentile(times, 95).toFixed(1),
+          times.at(-1)!.toFixed(1),
+        ]);
+      }
+    }
     await neon.close();
 
     console.log(
@@ -181,6 +235,13 @@ async function main() {
     console.log(line(header));
     console.log(widths.map((w) => "-".repeat(w)).join("  "));
     for (const r of results) console.log(line(r));
+    const oHeader = ["driver", "page", "HTML bytes", "runs", "p50 ms", "p95 ms", "max ms"];
+    const oWidths = oHeader.map((h, i) => Math.max(h.length, ...overviewRows.map((r) => r[i]!.length)));
+    const oLine = (cells: string[]) =>
+      cells.map((c, i) => (i >= 2 ? c.padStart(oWidths[i]!) : c.padEnd(oWidths[i]!))).join("  ");
+    console.log(`\n${oLine(oHeader)}`);
+    console.log(oWidths.map((w) => "-".repeat(w)).join("  "));
+    for (const r of overviewRows) console.log(oLine(r));
   } finally {
     await pool.end();
     await relay.stop();
