@@ -19,6 +19,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
 import { neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
@@ -194,22 +195,22 @@ async function main() {
             tops: ["tenant", "feature", "model"],
           });
           const page = OverviewPage({ view, state, data, origin: "http://bench", apiBase: "/v1/usage" });
-          return (await (page as unknown as { toString(): string | Promise<string> }).toString()).length;
+          return await (page as unknown as { toString(): string | Promise<string> }).toString();
         };
         for (let i = 0; i < 3; i++) await once();
         const runs = tz === "UTC" ? RUNS : Math.min(RUNS, 20);
         const times: number[] = [];
-        let bytes = 0;
+        let html = "";
         for (let i = 0; i < runs; i++) {
           const t = performance.now();
-          bytes = await once();
+          html = await once();
           times.push(performance.now() - t);
         }
         times.sort((a, b) => a - b);
         overviewRows.push([
           driver,
           `overview, month, ${tz}`,
-          String(bytes),
+          `${html.length} / ${gzipSync(html).length}`,
           String(runs),
           percentile(times, 50).toFixed(1),
           percentile(times, 95).toFixed(1),
@@ -235,7 +236,7 @@ async function main() {
     console.log(line(header));
     console.log(widths.map((w) => "-".repeat(w)).join("  "));
     for (const r of results) console.log(line(r));
-    const oHeader = ["driver", "page", "HTML bytes", "runs", "p50 ms", "p95 ms", "max ms"];
+    const oHeader = ["driver", "page", "HTML / gzip bytes", "runs", "p50 ms", "p95 ms", "max ms"];
     const oWidths = oHeader.map((h, i) => Math.max(h.length, ...overviewRows.map((r) => r[i]!.length)));
     const oLine = (cells: string[]) =>
       cells.map((c, i) => (i >= 2 ? c.padStart(oWidths[i]!) : c.padEnd(oWidths[i]!))).join("  ");

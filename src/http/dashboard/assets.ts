@@ -65,8 +65,10 @@ export const JS = `
   var b=document.body;
   try{
     var zone=Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if(zone&&b.getAttribute("data-tz-source")==="default"&&zone!==b.getAttribute("data-tz")){
-      document.cookie="tg_tz="+encodeURIComponent(zone)+"; Path=/; Max-Age=31536000; SameSite=Strict"+(location.protocol==="https:"?"; Secure":"");
+    var c="tg_tz="+encodeURIComponent(zone);
+    // Once: a zone the server does not take leaves the cookie set and the page in UTC, not reloading.
+    if(zone&&b.getAttribute("data-tz-source")==="default"&&zone!==b.getAttribute("data-tz")&&document.cookie.split("; ").indexOf(c)<0){
+      document.cookie=c+"; Path=/; Max-Age=31536000; SameSite=Strict"+(location.protocol==="https:"?"; Secure":"");
       location.reload();return;
     }
     var z=document.querySelector("input[name=tz][data-browser]");if(z&&zone)z.value=zone;
