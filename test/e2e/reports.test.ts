@@ -115,7 +115,12 @@ describe("usage API over HTTP", () => {
     };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/v1/usage", "/admin/v1/accounts/{account}/usage", "/v1/requests/{id}"]),
+      expect.arrayContaining([
+        "/v1/usage",
+        "/admin/v1/accounts/{account}/usage",
+        "/v1/requests/{id}",
+        "/admin/v1/accounts/{account}/tenants/{tenant}/share-links",
+      ]),
     );
     const docs = await fetch(`${stack().gatewayUrl}/docs`);
     expect(docs.headers.get("content-type")).toMatch(/text\/html/);

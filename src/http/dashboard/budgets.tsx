@@ -68,6 +68,7 @@ export function BudgetsTable(props: { view: View; budgets: BudgetJsonT[]; tz: st
             <th scope="col">Used</th>
             <th scope="col">Mode</th>
             <th scope="col">Alerts at</th>
+            <th scope="col">Throttle at</th>
             {view.readOnly ? null : <th scope="col">Change</th>}
           </tr>
         </thead>
@@ -88,6 +89,7 @@ export function BudgetsTable(props: { view: View; budgets: BudgetJsonT[]; tz: st
               </td>
               <td>{b.mode}</td>
               <td>{b.alertAt.map((a) => `${a} %`).join(", ")}</td>
+              <td>{b.throttleAt ? `${b.throttleAt} %` : "–"}</td>
               {view.readOnly ? null : (
                 <td>
                   <details>
@@ -105,6 +107,10 @@ export function BudgetsTable(props: { view: View; budgets: BudgetJsonT[]; tz: st
                         <label>
                           Alerts at (%)
                           <input name="alertAt" value={b.alertAt.join(",")} size={8} />
+                        </label>
+                        <label>
+                          Throttle at (%, empty: never)
+                          <input name="throttleAt" value={b.throttleAt ?? ""} size={4} />
                         </label>
                         <button type="submit" class="primary">
                           Save
@@ -125,7 +131,7 @@ export function BudgetsTable(props: { view: View; budgets: BudgetJsonT[]; tz: st
           ))}
           {props.budgets.length === 0 ? (
             <tr>
-              <td colspan={11} class="muted">
+              <td colspan={12} class="muted">
                 No budgets yet.{view.readOnly ? "" : " Add one below: a cap per tenant is the usual first one."}
               </td>
             </tr>
@@ -230,6 +236,10 @@ function CreateForm(props: { view: View }) {
           Alerts at (%)
           <input name="alertAt" value="50,80,100" size={8} />
         </label>
+        <label>
+          Throttle at (%)
+          <input name="throttleAt" size={4} placeholder="never" />
+        </label>
         <button type="submit" class="primary">
           Create
         </button>
@@ -297,6 +307,7 @@ export async function createBudget(c: DashContext, tz: string) {
     capUsd: s("capUsd"),
     mode: s("mode") || undefined,
     alertAt: s("alertAt") ? alertList(s("alertAt")) : undefined,
+    throttleAt: s("throttleAt") ? Number(s("throttleAt")) : undefined,
   });
   if (!parsed.success) return budgetsPage(c, { error: issuesText(parsed.error.issues), tz });
   const { capUsd, ...rule } = parsed.data;
@@ -311,6 +322,8 @@ export async function updateBudget(c: DashContext, budgetId: string, tz: string)
     capUsd: s("capUsd") || undefined,
     mode: s("mode") || undefined,
     alertAt: s("alertAt") ? alertList(s("alertAt")) : undefined,
+    // The edit form always sends the field: empty turns throttling off.
+    throttleAt: s("throttleAt") ? Number(s("throttleAt")) : null,
   });
   if (!parsed.success) return budgetsPage(c, { error: issuesText(parsed.error.issues), tz });
   const { capUsd, ...patch } = parsed.data;

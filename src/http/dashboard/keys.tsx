@@ -4,6 +4,7 @@
  * next proxied call with it gets 401. The work is src/keys.ts, as for the admin API.
  */
 import { z } from "zod";
+import { MAX_WAIT_LIMIT_MS } from "../../budgets";
 import { createKey, listKeyLimits, listKeys, revokeKey, setKeyLimits } from "../../keys";
 import { redisClient } from "../../lib/redis";
 import { KeyCreateBody } from "../admin/keys";
@@ -13,6 +14,7 @@ import { href } from "./state";
 
 const stores = (c: DashContext) => ({ db: c.var.db, redis: redisClient(c.var.config) });
 const Limit = z.coerce.number().int().min(1).max(1_000_000_000).nullable();
+const MaxWait = z.coerce.number().int().min(0).max(MAX_WAIT_LIMIT_MS);
 
 async function fields(c: DashContext) {
   const f = await c.req.parseBody();
@@ -59,7 +61,7 @@ export async function keysPage(
               <th scope="col">Environment</th>
               <th scope="col">Key</th>
               <th scope="col">Created</th>
-              <th scope="col">Limits (per minute)</th>
+              <th scope="col">Limits (requests, tokens per minute; budget wait)</th>
               <th scope="col">Status</th>
             </tr>
           </thead>
@@ -97,6 +99,13 @@ export async function keysPage(
                           placeholder="tokens"
                           size={9}
                           aria-label="tokens per minute"
+                        />{" "}
+                        <input
+                          name="maxWaitMs"
+                          value={l?.maxWaitMs ?? ""}
+                          placeholder="wait ms"
+                          size={6}
+                          aria-label="how long calls may wait for budget holds in flight, ms"
                         />{" "}
                         <button type="submit">Set</button>
                       </form>
@@ -202,11 +211,16 @@ export async function keyLimitsAction(c: DashContext, keyId: string, tz: string)
   const s = await fields(c);
   const rpm = limitOf(s("requestsPerMinute"));
   const tpm = limitOf(s("tokensPerMinute"));
-  if ((rpm && !rpm.success) || (tpm && !tpm.success))
-    return keysPage(c, { tz, error: "Limits are whole numbers from 1 (empty: no limit)." });
+  const wait = s("maxWaitMs") === "" ? null : MaxWait.safeParse(s("maxWaitMs"));
+  if ((rpm && !rpm.success) || (tpm && !tpm.success) || (wait && !wait.success))
+    return keysPage(c, {
+      tz,
+      error: `Limits are whole numbers from 1, the wait 0 to ${MAX_WAIT_LIMIT_MS} ms (empty: none, or the default wait).`,
+    });
   await setKeyLimits(stores(c), c.var.view.accountId, keyId, {
     requestsPerMinute: rpm?.success ? rpm.data : null,
     tokensPerMinute: tpm?.success ? tpm.data : null,
+    maxWaitMs: wait?.success ? wait.data : null,
   });
   return c.redirect(href("/dashboard/keys", viewParams(c.var.view), { done: "limits" }), 303);
 }
