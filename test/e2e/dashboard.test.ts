@@ -186,7 +186,7 @@ describe("dashboard", () => {
     // The unpriced model is called out, with its count.
     expect(range.totals.unpricedRequests).toBe(1);
     expect(await textOf(page, '[data-metric="unpricedRequests"]')).toMatch(
-      /^1 calls in this range went to models nothing could price/,
+      /^1 call in this range went to models nothing could price/,
     );
 
     // Every cell of the chart's table is the API's row for that feature and local day; the days add up.

@@ -223,8 +223,8 @@ export function OverviewBody(props: {
       </div>
       {t.unpricedRequests > 0n ? (
         <p class="warn" role="status" data-metric="unpricedRequests">
-          {formatCount(t.unpricedRequests)} calls in this range went to models nothing could price: their cost is
-          counted as $0 here.{" "}
+          {formatCount(t.unpricedRequests)} {t.unpricedRequests === 1n ? "call" : "calls"} in this range went to models
+          nothing could price: their cost is counted as $0 here.{" "}
           {view.kind === "share" ? null : (
             <a href={href("/dashboard/unpriced", accountOnly(view))}>See the models and set their price</a>
           )}
