@@ -16,8 +16,8 @@ import { pricesAdmin } from "./prices";
 import { providersAdmin } from "./providers";
 import { reconciliationsAdmin } from "./reconciliations";
 import { settingsAdmin } from "./settings";
-import { telemetryAdmin } from "./telemetry";
 import { shareLinksAdmin } from "./share-links";
+import { telemetryAdmin } from "./telemetry";
 
 export const adminApi = newApi();
 adminApi.use("*", withConfigAndDb, requireAdmin);

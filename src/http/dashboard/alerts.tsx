@@ -1,5 +1,5 @@
 /**
- * Alerts (admin sessions): the channels every budget threshold is sent to — add a webhook (its
+ * Alerts (admin sessions): the channels every alert is sent to — add a webhook (its
  * signing secret shown once) or an email address, remove one — and the delivery log, newest first.
  * The work is src/alerts/channels.ts; the form is read with the admin API's schema.
  */
@@ -37,7 +37,10 @@ export async function alertsPage(c: DashContext, opts: { tz: string; secret?: st
       ) : null}
       <div class="panel scroll">
         <table class="data channels">
-          <caption>Every channel gets every budget threshold crossed (each fires once per rule and period).</caption>
+          <caption>
+            Every channel gets every alert: budget thresholds crossed (once per rule and period), forecasts over a cap,
+            spend anomalies, reconciliation differences.
+          </caption>
           <thead>
             <tr>
               <th scope="col">Kind</th>
@@ -71,7 +74,7 @@ export async function alertsPage(c: DashContext, opts: { tz: string; secret?: st
             {channels.length === 0 ? (
               <tr>
                 <td colspan={4} class="muted">
-                  No channels: budget thresholds are crossed silently. Add a webhook or an email below.
+                  No channels: alerts go nowhere. Add a webhook or an email below.
                 </td>
               </tr>
             ) : null}
@@ -85,6 +88,7 @@ export async function alertsPage(c: DashContext, opts: { tz: string; secret?: st
           <thead>
             <tr>
               <th scope="col">When</th>
+              <th scope="col">Event</th>
               <th scope="col">Budget</th>
               <th scope="col">Threshold</th>
               <th scope="col">Target</th>
@@ -101,8 +105,9 @@ export async function alertsPage(c: DashContext, opts: { tz: string; secret?: st
                 <td>
                   <Time ms={d.createdAt.getTime()} tz={opts.tz} />
                 </td>
-                <td>{d.budgetId}</td>
-                <td>{d.threshold} %</td>
+                <td>{d.eventType}</td>
+                <td>{d.budgetId ?? "–"}</td>
+                <td>{d.threshold === null ? "–" : `${d.threshold} %`}</td>
                 <td>{d.target}</td>
                 <td>{d.attempt}</td>
                 <td>{d.status}</td>
@@ -113,7 +118,7 @@ export async function alertsPage(c: DashContext, opts: { tz: string; secret?: st
             ))}
             {deliveries.length === 0 ? (
               <tr>
-                <td colspan={9} class="muted">
+                <td colspan={10} class="muted">
                   Nothing delivered yet.
                 </td>
               </tr>
