@@ -128,6 +128,19 @@ function jsonHeader(h: http.IncomingHttpHeaders, name: string): Record<string, u
   return new Error(`${name} must be a JSON object, got ${v}`);
 }
 
+/** `model=n,model2=n2` → {model: n, …}; models may hold any character but `,` and `=`. */
+function perModelHeader(h: http.IncomingHttpHeaders, name: string): Record<string, number> | undefined | Error {
+  const v = header(h, name);
+  if (v === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const pair of v.split(",")) {
+    const m = /^\s*([^=,\s][^=,]*?)\s*=\s*(\d+)\s*$/.exec(pair);
+    if (!m) return new Error(`${name} must be model=integer,…; got "${v}"`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
 /** Reads the `x-double-*` headers; a malformed one is an Error naming it. */
 export function parseControls(h: http.IncomingHttpHeaders): Controls | Error {
   const usage = jsonHeader(h, "x-double-usage");
@@ -146,6 +159,13 @@ export function parseControls(h: http.IncomingHttpHeaders): Controls | Error {
     if (v instanceof Error) return v;
   }
   for (const v of [status, breakAfter, errorAfter]) if (v instanceof Error) return v;
+  const statusFor = perModelHeader(h, "x-double-status-for");
+  const delayFor = perModelHeader(h, "x-double-delay-for");
+  if (statusFor instanceof Error) return statusFor;
+  if (delayFor instanceof Error) return delayFor;
+  for (const [model, s] of Object.entries(statusFor ?? {})) {
+    if (s < 100 || s > 599) return new Error(`x-double-status-for: ${model}=${s} is not an HTTP status`);
+  }
   if (status !== undefined && !(status instanceof Error) && (status < 100 || status > 599)) {
     return new Error(`x-double-status must be an HTTP status, got ${status}`);
   }
@@ -168,6 +188,8 @@ export function parseControls(h: http.IncomingHttpHeaders): Controls | Error {
   if (status !== undefined) ctl.status = status as number;
   if (breakAfter !== undefined) ctl.breakAfter = breakAfter as number;
   if (errorAfter !== undefined) ctl.errorAfter = errorAfter as number;
+  if (statusFor) ctl.statusFor = statusFor;
+  if (delayFor) ctl.delayFor = delayFor;
   const model = header(h, "x-double-model");
   if (model) ctl.model = model;
   if (split) ctl.split = split;
@@ -409,6 +431,10 @@ export async function startProviderDouble(options: ProviderDoubleOptions = {}): 
       if (!isAnthropic && typeof body.model !== "string") return fail(badRequest("you must provide a model parameter"));
     }
     const model = ctl.model ?? (typeof body.model === "string" ? body.model : "unknown");
+    // Per-model faults: the request's own model picks them (a gateway's fallback targets differ by model).
+    const asked = typeof body.model === "string" ? body.model : "";
+    if (ctl.statusFor && Object.hasOwn(ctl.statusFor, asked)) ctl.status = ctl.statusFor[asked];
+    if (ctl.delayFor && Object.hasOwn(ctl.delayFor, asked)) ctl.delayMs = ctl.delayFor[asked]!;
 
     if (ctl.status !== undefined && ctl.status >= 400) {
       const reply = isAnthropic

@@ -36,6 +36,10 @@ export interface Controls {
   chunkDelayMs: number;
   /** `x-double-status`: answer with this status in the provider's error shape. */
   status?: number;
+  /** `x-double-status-for: model=status,…`: that status for a request asking that model (a chain's targets apart). */
+  statusFor?: Record<string, number>;
+  /** `x-double-delay-for: model=ms,…`: wait that long before the status line when the request asks that model. */
+  delayFor?: Record<string, number>;
   /** `x-double-retry-after`: the `retry-after` value sent with a 429 (default "1"). */
   retryAfter: string;
   /** `x-double-break-after`: destroy the socket after N data events (JSON: after half the body). */

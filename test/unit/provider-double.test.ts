@@ -306,6 +306,26 @@ describe("OpenAI via the openai SDK", () => {
     await openai.chat.completions.create({ model: "m", messages }, { headers: { "x-double-delay-ms": "120" } });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
   });
+
+  it("x-double-status-for and x-double-delay-for fail or slow only the models they name", async () => {
+    const headers = { "x-double-status-for": "gpt-4o=429, gpt-4o-mini=500", "x-double-delay-for": "gpt-4.1=150" };
+    await expect(openai.chat.completions.create({ model: "gpt-4o", messages }, { headers })).rejects.toBeInstanceOf(
+      OpenAI.RateLimitError,
+    );
+    await expect(
+      openai.chat.completions.create({ model: "gpt-4o-mini", messages }, { headers }),
+    ).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    const t0 = Date.now();
+    const ok = await openai.chat.completions.create({ model: "gpt-4.1", messages }, { headers });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(ok.choices[0]?.message.content).toContain("Héllo");
+    const bad = await fetch(`${double.url}/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-test", "x-double-status-for": "gpt-4o" },
+      body: JSON.stringify({ model: "gpt-4o", messages }),
+    });
+    expect(bad.status).toBe(400);
+  });
 });
 
 describe("Anthropic via @anthropic-ai/sdk", () => {
