@@ -146,6 +146,22 @@ export const requestRecords = pgTable(
     budgetChecked: boolean("budget_checked").notNull(),
     latencyMs: integer("latency_ms"),
     ttftMs: integer("ttft_ms"),
+    // Routing (src/routing/README.md). All nullable: a call without a route leaves them empty, and
+    // a record queued before they existed still inserts (the flush names every column).
+    /** The route the call went through. */
+    route: text("route"),
+    /** 1, 2, 3…: which attempt of the route's chain this record is; null without a route. */
+    attempt: integer("attempt"),
+    /** The id of the call's first attempt, on every later attempt's record. */
+    attemptOf: text("attempt_of"),
+    /** "hit" (answered from the response cache) or "miss" (looked up, then asked upstream). */
+    cache: text("cache"),
+    /** A cache hit: what the answer cost when it was asked upstream (this record costs 0). */
+    savedNano: nano("saved_nano"),
+    /** The max-tokens limit the route's cap put into the forwarded body. */
+    maxTokensApplied: integer("max_tokens_applied"),
+    /** `provider/model` asked, when a hard budget refused it and the route's onBudget model answered. */
+    downgradedFrom: text("downgraded_from"),
     startedAt: at("started_at").notNull(),
     finishedAt: at("finished_at").notNull(),
     createdAt: at("created_at").notNull().defaultNow(),

@@ -73,6 +73,8 @@ export const usageRollups = pgTable(
     workflow: text("workflow"),
     keyId: text("key_id"),
     tags: jsonb("tags").$type<Record<string, string>>(),
+    /** The route of the records (src/routing/README.md); null: none. */
+    route: text("route"),
     ...sums(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.day, t.dimsHash] })],
@@ -111,6 +113,7 @@ export const outcomes = pgTable(
     workflow: text("workflow"),
     keyId: text("key_id"),
     tags: jsonb("tags").$type<Record<string, string>>(),
+    route: text("route"),
     recordedAt: at("recorded_at").notNull().defaultNow(),
   },
   (t) => [

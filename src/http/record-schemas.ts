@@ -46,6 +46,20 @@ export const CostRecordJson = z
     ttftMs: z.number().int().nullable(),
     startedAt: z.string(),
     finishedAt: z.string(),
+    route: z.string().nullable().openapi({ description: "The route the call went through" }),
+    attempt: z.number().int().nullable().openapi({ description: "Which attempt of the route's chain (1, 2, …)" }),
+    attemptOf: z.string().nullable().openapi({ description: "The id of the call's first attempt (on later attempts)" }),
+    cache: z.enum(["hit", "miss"]).nullable().openapi({ description: "The route's response cache: hit or miss" }),
+    savedUsd: z.string().nullable().openapi({ description: "A cache hit: what the answer cost upstream" }),
+    maxTokensApplied: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The output limit the route's maxTokensCap put into the forwarded body" }),
+    downgradedFrom: z
+      .string()
+      .nullable()
+      .openapi({ description: "provider/model asked, when a hard budget refused it and onBudget's model answered" }),
   })
   .openapi("CostRecord");
 
@@ -89,5 +103,12 @@ export function recordToJson(r: typeof requestRecords.$inferSelect): z.infer<typ
     ttftMs: r.ttftMs,
     startedAt: r.startedAt.toISOString(),
     finishedAt: r.finishedAt.toISOString(),
+    route: r.route,
+    attempt: r.attempt,
+    attemptOf: r.attemptOf,
+    cache: (r.cache ?? null) as "hit" | "miss" | null,
+    savedUsd: r.savedNano === null ? null : nanoToUsd(r.savedNano),
+    maxTokensApplied: r.maxTokensApplied,
+    downgradedFrom: r.downgradedFrom,
   };
 }

@@ -50,6 +50,20 @@ export interface CostRecord {
   ttftMs: number | null;
   startedAt: Date;
   finishedAt: Date;
+  /** Routing (src/routing/README.md); absent on a call without a route. */
+  routing?: RecordRouting;
+}
+
+export interface RecordRouting {
+  route: string;
+  attempt: number;
+  /** The id of the call's first attempt; null on the first. */
+  attemptOf: string | null;
+  cache: "hit" | "miss" | null;
+  /** A cache hit: what the answer cost upstream. */
+  savedNano: bigint | null;
+  maxTokensApplied: number | null;
+  downgradedFrom: string | null;
 }
 
 export function toRow(r: CostRecord): typeof requestRecords.$inferInsert {
@@ -93,6 +107,13 @@ export function toRow(r: CostRecord): typeof requestRecords.$inferInsert {
     ttftMs: r.ttftMs,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    route: r.routing?.route ?? null,
+    attempt: r.routing?.attempt ?? null,
+    attemptOf: r.routing?.attemptOf ?? null,
+    cache: r.routing?.cache ?? null,
+    savedNano: r.routing?.savedNano ?? null,
+    maxTokensApplied: r.routing?.maxTokensApplied ?? null,
+    downgradedFrom: r.routing?.downgradedFrom ?? null,
   };
 }
 

@@ -237,6 +237,13 @@ export interface CostRecord {
   ttftMs: number | null;
   startedAt: string;
   finishedAt: string;
+  route: string | null;
+  attempt: number | null;
+  attemptOf: string | null;
+  cache: "hit" | "miss" | null;
+  savedUsd: string | null;
+  maxTokensApplied: number | null;
+  downgradedFrom: string | null;
 }
 
 export async function getRecord(key: string, id: string): Promise<{ status: number; body: unknown }> {
