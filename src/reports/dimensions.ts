@@ -6,7 +6,17 @@ import { type SQL, sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
 import { outcomes, usageDayTotals, usageRollups } from "../../schema/reports";
 
-export const DIMENSIONS = ["provider", "model", "feature", "tenant", "user", "env", "workflow", "key"] as const;
+export const DIMENSIONS = [
+  "provider",
+  "model",
+  "feature",
+  "tenant",
+  "user",
+  "env",
+  "workflow",
+  "key",
+  "route",
+] as const;
 export type NamedDimension = (typeof DIMENSIONS)[number];
 /** A named dimension or `tag:<name>`. */
 export type Dimension = NamedDimension | `tag:${string}`;
@@ -59,6 +69,10 @@ export function dimensionSql(source: Source, dim: Dimension): SQL | undefined {
     case "workflow":
       if (t === usageDayTotals) return undefined;
       return t ? sql`${(t as typeof usageRollups).workflow}` : sql`${rr.workflow}`;
+    // The route a call went through (src/routing/README.md); a weighted split shows as route × model.
+    case "route":
+      if (t === usageDayTotals) return undefined;
+      return t ? sql`${(t as typeof usageRollups).route}` : sql`${rr.route}`;
   }
 }
 

@@ -127,10 +127,13 @@ export function appliedRateSql(key: string): SQL {
  * Rounding each record (not each group) makes every sum of savings exact and additive: the daily
  * aggregates, the rollups and a raw scan give the same total for the same records, whatever they
  * are grouped by — so the usage query's fast path and the units report agree to the nano-USD.
+ * Plus, on a route's response-cache hit, the whole upstream cost of the answer it replayed
+ * (saved_nano, already whole nano-USD).
  */
 export function cacheSavingsSql(): SQL {
   const input = appliedRateSql("input");
   const cacheRead = appliedRateSql("cacheRead");
-  return sql`(case when ${rr.cacheReadTokens} = 0 then 0::numeric
-    else round(${rr.cacheReadTokens}::numeric * (${input} - coalesce(${cacheRead}, ${input})) / 1000000) end)`;
+  return sql`((case when ${rr.cacheReadTokens} = 0 then 0::numeric
+    else round(${rr.cacheReadTokens}::numeric * (${input} - coalesce(${cacheRead}, ${input})) / 1000000) end)
+    + coalesce(${rr.savedNano}, 0)::numeric)`;
 }

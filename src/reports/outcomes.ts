@@ -36,6 +36,7 @@ const rawSubject = {
   workflow: rr.workflow,
   keyId: rr.keyId,
   tags: rr.tags,
+  route: rr.route,
 };
 
 async function findSubject(db: ReportsDb, accountId: string, kind: OutcomeKind, id: string): Promise<Subject | null> {
@@ -66,6 +67,7 @@ async function findSubject(db: ReportsDb, accountId: string, kind: OutcomeKind, 
       workflow: r.workflow,
       keyId: r.keyId,
       tags: r.tags,
+      route: r.route,
     })
     .from(r)
     .where(and(eq(r.accountId, accountId), eq(r.workflow, id)))
