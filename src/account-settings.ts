@@ -1,15 +1,18 @@
 /**
  * What the hot path needs to know about an account besides its budgets: stored provider
- * credentials (sealed), custom OpenAI/Anthropic-compatible providers, negotiated prices, and its
- * price for models nothing else can price, and its own OpenTelemetry collector.
+ * credentials (sealed), custom OpenAI/Anthropic-compatible providers, negotiated prices, its
+ * price for models nothing else can price, its own OpenTelemetry collector, and its routes
+ * (src/routing/README.md).
  * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
  * cached per isolate for a few seconds.
  */
 import { eq } from "drizzle-orm";
 import { accounts, priceOverrides, providerConfigs } from "../schema";
+import { routes as routeTable } from "../schema/routing";
 import { telemetryExporters } from "../schema/trust";
 import type { Db } from "./lib/db";
 import type { AccountPriceOverride, AccountRates } from "./pricing";
+import type { RouteConfig, RouteDefaults, RouteSetting } from "./routing/types";
 import type { AccountTelemetrySetting } from "./telemetry/destination";
 
 export interface ProviderSetting {
@@ -42,14 +45,22 @@ export interface AccountSettings {
   unpricedFallback?: UnpricedFallback;
   /** The account's own OTLP collector (src/telemetry/); absent: spans only go to the deployment's, if any. */
   telemetry?: AccountTelemetrySetting;
+  /**
+   * The account's routes by name. Absent (not empty) until it defines one, so the hot path of an
+   * account without routes tests one property and does nothing else for routing.
+   */
+  routes?: Record<string, RouteSetting>;
+  /** Which route each key / feature defaults to (from the routes' defaultFor); with `routes`. */
+  routeDefaults?: RouteDefaults;
 }
 
 export async function loadAccountSettings(db: Db, accountId: string): Promise<AccountSettings> {
-  const [providers, prices, [account], [telemetry]] = await Promise.all([
+  const [providers, prices, [account], [telemetry], routeRows] = await Promise.all([
     db.select().from(providerConfigs).where(eq(providerConfigs.accountId, accountId)),
     db.select().from(priceOverrides).where(eq(priceOverrides.accountId, accountId)),
     db.select({ unpricedFallback: accounts.unpricedFallback }).from(accounts).where(eq(accounts.id, accountId)),
     db.select().from(telemetryExporters).where(eq(telemetryExporters.accountId, accountId)),
+    db.select().from(routeTable).where(eq(routeTable.accountId, accountId)),
   ]);
   const settings: AccountSettings = {
     accountId,
@@ -80,6 +91,16 @@ export async function loadAccountSettings(db: Db, accountId: string): Promise<Ac
       ...(o.rates ? { rates: o.rates as AccountRates } : {}),
       ...(o.discountBasisPoints !== null ? { discountBasisPoints: o.discountBasisPoints } : {}),
     });
+  }
+  if (routeRows.length > 0) {
+    settings.routes = {};
+    settings.routeDefaults = { keys: {}, features: {} };
+    for (const r of routeRows) {
+      const config = r.config as unknown as RouteConfig;
+      settings.routes[r.name] = { ...config, name: r.name, rev: r.updatedAt.toISOString() };
+      for (const k of config.defaultFor?.keys ?? []) settings.routeDefaults.keys[k] = r.name;
+      for (const f of config.defaultFor?.features ?? []) settings.routeDefaults.features[f] = r.name;
+    }
   }
   return settings;
 }

@@ -13,7 +13,9 @@ export type ErrorKind =
   | "not_found"
   | "too_large"
   | "unavailable"
-  | "upstream_unreachable";
+  | "upstream_unreachable"
+  | "forbidden"
+  | "upstream_timeout";
 
 const STATUS: Record<ErrorKind, number> = {
   authentication: 401,
@@ -25,6 +27,8 @@ const STATUS: Record<ErrorKind, number> = {
   too_large: 413,
   unavailable: 503,
   upstream_unreachable: 502,
+  forbidden: 403,
+  upstream_timeout: 504,
 };
 
 /** The `type` each provider's own SDK maps to the right error class. */
@@ -38,6 +42,9 @@ const OPENAI_TYPE: Record<ErrorKind, [type: string, code: string]> = {
   too_large: ["invalid_request_error", "request_too_large"],
   unavailable: ["server_error", "gateway_unavailable"],
   upstream_unreachable: ["server_error", "upstream_unreachable"],
+  // OpenAI's SDK raises PermissionDeniedError for any 403; the code says why.
+  forbidden: ["invalid_request_error", "model_not_allowed"],
+  upstream_timeout: ["server_error", "upstream_timeout"],
 };
 const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
   authentication: "authentication_error",
@@ -49,6 +56,8 @@ const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
   too_large: "request_too_large",
   unavailable: "api_error",
   upstream_unreachable: "api_error",
+  forbidden: "permission_error",
+  upstream_timeout: "api_error",
 };
 
 export class GatewayError extends Error {

@@ -10,6 +10,8 @@ export const redisKeys = {
   accountSettings: (accountId: string) => `tg:{${accountId}}:settings`,
   /** Counter per client request id: how many attempts used it (→ `{id}.2`, `{id}.3`, …). */
   requestIdAttempts: (accountId: string, clientRequestId: string) => `tg:{${accountId}}:rid:${clientRequestId}`,
+  /** String (JSON, src/routing/cache.ts): a route's cached answer, by the SHA-256 of its normalized request; lives its TTL. */
+  responseCache: (accountId: string, hash: string) => `tg:{${accountId}}:rc:${hash}`,
   /** Stream of cost records waiting to be batch-inserted into Postgres (src/records/record.ts). */
   recordQueue: () => "tg:records:queue",
   /** Marker (SET NX PX): exists while a flush of the queue is scheduled; its creator flushes. */

@@ -18,7 +18,7 @@ export interface Upstream extends ResolvedProvider {
 }
 
 /** The account's providers that re-point or add a base URL, in the registry's terms. */
-function customProviders(settings: AccountSettings | null): CustomProvider[] {
+export function customProviders(settings: AccountSettings | null): CustomProvider[] {
   const out: CustomProvider[] = [];
   for (const [id, p] of Object.entries(settings?.providers ?? {})) {
     if (!p.baseUrl) continue;
