@@ -31,6 +31,8 @@ export interface Commit {
   /** null: the call was never admitted through Redis (FAIL_MODE=open), nothing to settle. */
   settle: SettleInput | null;
   record: CostRecord;
+  /** More commands that ride along (a routed call's response-cache entry, src/routing/cache.ts). */
+  also?: [string, ...(string | number)[]][];
   taken: boolean;
 }
 
@@ -67,6 +69,7 @@ export function sendCommits(commits: Commit[], deps: CommitDeps): Promise<void> 
       );
     }
     tasks.push(queueRecord(c.record, { db: deps.lazyDb, redis: deps.rest }));
+    for (const command of c.also ?? []) tasks.push(deps.rest.exec(command));
   }
   return Promise.allSettled(tasks).then((results) => {
     for (const r of results) if (r.status === "rejected") console.error("after-call step failed", r.reason);

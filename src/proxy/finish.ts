@@ -1,7 +1,8 @@
 /**
  * Steps 7–10, after the response's last byte, inside waitUntil: price the usage the provider
  * reported (price.ts), then settle the hold, queue the cost record and deliver the alerts it
- * crossed, as one group commit (commit.ts). Nothing here delays the client.
+ * crossed, as one group commit (commit.ts) — with a routed call's response-cache entry riding
+ * along when the answer is one to keep. Nothing here delays the client.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { UnpricedFallback } from "../account-settings";
@@ -10,16 +11,17 @@ import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
 import type { RedisRest } from "../lib/redis-rest";
 import type { AccountPriceOverride } from "../pricing";
-import type { CostRecord } from "../records/record";
+import type { CostRecord, RecordRouting } from "../records/record";
+import { type CacheEntry, MAX_CACHED_BYTES, storeCommand } from "../routing/cache";
 import { traceAttempt } from "../telemetry";
 import { emptyUsage, totalInputTokens, totalOutputTokens } from "../usage";
 import type { Admission } from "./admit";
 import type { Attribution } from "./attribute";
 import { commit } from "./commit";
 import type { Identity } from "./identify";
-import { priceCall } from "./price";
+import { type PricedCall, priceCall } from "./price";
 import type { ProxiedRequest } from "./request";
-import type { TallyResult } from "./tally";
+import type { Capture, TallyResult } from "./tally";
 import type { Upstream } from "./upstream";
 
 export interface CallContext {
@@ -33,6 +35,13 @@ export interface CallContext {
   unpricedFallback?: UnpricedFallback;
   requestId: string;
   startedAt: number;
+  /** A routed call's attempt (src/proxy/routed.ts). */
+  routing?: CallRouting;
+}
+
+export interface CallRouting extends RecordRouting {
+  /** A cache miss: keep the answer under this key for its TTL when it ends well. */
+  cacheStore?: { key: string; ttlSeconds: number };
 }
 
 export interface FinishDeps {
@@ -53,6 +62,48 @@ export interface Outcome {
   /** null: no body was read (upstream unreachable, or an empty body). */
   tally: TallyResult | null;
   streamed?: boolean;
+  /** Already priced before the response went out (src/proxy/respond.ts): not priced twice. */
+  price?: PricedCall;
+  /** The body the client got, for the response cache (cacheStore calls only). */
+  body?: Capture;
+}
+
+/** Step 7: the call's usage × its model's rates. */
+export function priceOf(call: CallContext, tally: TallyResult | null): PricedCall {
+  return priceCall({
+    provider: call.upstream.id,
+    model: tally?.modelAnswered ?? call.request.facts.model,
+    requestedModel: call.request.facts.model,
+    usage: tally?.usage ?? null,
+    at: new Date(call.startedAt),
+    overrides: call.overrides,
+    ...(call.unpricedFallback ? { unpricedFallback: call.unpricedFallback } : {}),
+  });
+}
+
+/**
+ * The cache entry of a miss that is worth keeping: a 200 that ended normally with the provider's
+ * own usage (so what a hit saves is known), its body captured whole and within MAX_CACHED_BYTES.
+ */
+function cacheEntry(call: CallContext, outcome: Outcome, price: PricedCall): CacheEntry | null {
+  const { tally, body } = outcome;
+  if (outcome.status !== 200 || !tally?.complete || tally.usageSource !== "reported" || !price.priced) return null;
+  if (!body || body.overflow || body.bytes > MAX_CACHED_BYTES) return null;
+  let text = "";
+  const decoder = new TextDecoder();
+  for (const chunk of body.chunks) text += decoder.decode(chunk, { stream: true });
+  text += decoder.decode();
+  const streamed = outcome.streamed ?? false;
+  return {
+    status: 200,
+    contentType: streamed ? "text/event-stream; charset=utf-8" : "application/json",
+    body: text,
+    streamed,
+    provider: call.upstream.id,
+    modelRequested: call.request.facts.model,
+    modelAnswered: tally.modelAnswered,
+    costNano: price.costNano.toString(),
+  };
 }
 
 export async function finishCall(call: CallContext, deps: FinishDeps, outcome: Outcome): Promise<void> {
@@ -62,15 +113,9 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     const modelAnswered = outcome.tally?.modelAnswered ?? null;
 
     // 7 price
-    const price = priceCall({
-      provider: call.upstream.id,
-      model: modelAnswered ?? call.request.facts.model,
-      requestedModel: call.request.facts.model,
-      usage,
-      at: new Date(call.startedAt),
-      overrides: call.overrides,
-      ...(call.unpricedFallback ? { unpricedFallback: call.unpricedFallback } : {}),
-    });
+    const price = outcome.price ?? priceOf(call, outcome.tally);
+    const store = call.routing?.cacheStore;
+    const entry = store ? cacheEntry(call, outcome, price) : null;
 
     // 8–10 settle, record, alert: one group commit (src/proxy/commit.ts)
     const a = call.attribution;
@@ -99,6 +144,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
       ttftMs: outcome.tally?.ttftMs ?? null,
       startedAt: new Date(call.startedAt),
       finishedAt: new Date(finishedAt),
+      ...(call.routing ? { routing: recordRouting(call.routing) } : {}),
     };
     const committed = commit(
       {
@@ -112,6 +158,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
             }
           : null,
         record,
+        ...(entry && store ? { also: [storeCommand(store.key, entry, store.ttlSeconds)] } : {}),
       },
       deps,
     );
@@ -124,4 +171,16 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     await Promise.allSettled(deps.background);
     await deps.closeDb();
   }
+}
+
+function recordRouting(r: CallRouting): RecordRouting {
+  return {
+    route: r.route,
+    attempt: r.attempt,
+    attemptOf: r.attemptOf,
+    cache: r.cache,
+    savedNano: r.savedNano,
+    maxTokensApplied: r.maxTokensApplied,
+    downgradedFrom: r.downgradedFrom,
+  };
 }

@@ -79,3 +79,37 @@ export function clientHeaders(upstream: Headers, opts: { bodyChanged: boolean })
   }
   return out;
 }
+
+/** The upstream did not send its status line within the route's timeoutMs. */
+export class UpstreamTimeout extends Error {}
+
+/**
+ * Sends the call upstream. With `timeoutMs` (a route's), the fetch is aborted when no status line
+ * came in that time; the timer stops once it does, so a slow stream is never cut. Rejects with
+ * UpstreamTimeout, or with the fetch's own error when the provider cannot be reached.
+ */
+export async function sendUpstream(
+  client: Request,
+  baseUrl: string,
+  request: { restPath: string; upstreamBody: BodyInit | null },
+  credential: UpstreamCredential,
+  timeoutMs?: number,
+): Promise<Response> {
+  const init: RequestInit = {
+    method: client.method,
+    headers: upstreamHeaders(client.headers, credential),
+    body: request.upstreamBody,
+    redirect: "manual",
+  };
+  const url = upstreamUrl(baseUrl, request.restPath, new URL(client.url).search);
+  if (timeoutMs === undefined) return fetch(url, init);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    return await fetch(url, { ...init, signal: abort.signal });
+  } catch (err) {
+    throw abort.signal.aborted ? new UpstreamTimeout(`no answer within ${timeoutMs} ms`) : err;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -72,27 +72,25 @@ async function readBodyText(req: Request): Promise<string> {
   return new TextDecoder().decode(concatBytes(chunks));
 }
 
-export async function readRequest(
-  req: Request,
-  upstream: { id: string; format: WireFormat; quirks: ProviderQuirks },
-  restPath: string,
-): Promise<ProxiedRequest> {
-  const { format, quirks } = upstream;
+/** The client's body as read: parsed only on a metered endpoint (the routed path edits it, src/proxy/routed.ts). */
+export interface RequestBody {
+  /** The path after /proxy/{provider}/, without leading slashes. */
+  path: string;
+  metered: boolean;
+  /** Metered: the body text and its parse. */
+  text: string;
+  json: Record<string, unknown>;
+  /** Not metered: the body to stream through as it comes (null for GET / HEAD). */
+  passThrough: BodyInit | null;
+}
+
+export async function readRequestBody(req: Request, format: WireFormat, restPath: string): Promise<RequestBody> {
   const path = restPath.replace(/^\/+/, "");
   const metered = req.method === "POST" && isMeteredEndpoint(format, path);
   if (!metered) {
-    return {
-      restPath: path,
-      facts: NO_FACTS,
-      metered: false,
-      // Streamed through as it comes; a GET has no body.
-      upstreamBody: req.method === "GET" || req.method === "HEAD" ? null : req.body,
-      injectedIncludeUsage: false,
-      countable: false,
-      tokenCount: () => null,
-      meter: (streamed) => createStreamMeter({ format, quirks, endpoint: "other", streamed }),
-      stripUsageChunk: () => createUsageChunkStripperCore(),
-    };
+    // Streamed through as it comes; a GET has no body.
+    const passThrough = req.method === "GET" || req.method === "HEAD" ? null : req.body;
+    return { path, metered: false, text: "", json: {}, passThrough };
   }
   const text = await readBodyText(req);
   let json: unknown;
@@ -104,7 +102,30 @@ export async function readRequest(
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new GatewayError("invalid_request", "The request body must be a JSON object.");
   }
-  const body = json as Record<string, unknown>;
+  return { path, metered: true, text, json: json as Record<string, unknown>, passThrough: null };
+}
+
+/** The request as it goes to `upstream`: its facts, the body to send, its meter. */
+export function prepareRequest(
+  read: RequestBody,
+  upstream: { id: string; format: WireFormat; quirks: ProviderQuirks },
+): ProxiedRequest {
+  const { format, quirks } = upstream;
+  const { path } = read;
+  if (!read.metered) {
+    return {
+      restPath: path,
+      facts: NO_FACTS,
+      metered: false,
+      upstreamBody: read.passThrough,
+      injectedIncludeUsage: false,
+      countable: false,
+      tokenCount: () => null,
+      meter: (streamed) => createStreamMeter({ format, quirks, endpoint: "other", streamed }),
+      stripUsageChunk: () => createUsageChunkStripperCore(),
+    };
+  }
+  const { text, json: body } = read;
   const facts = readRequestFacts(format, path, body);
   // Only the stream_options text is inserted: the rest of the client's body goes up byte for byte.
   const rewritten = withIncludeUsageText(format, facts, text, body, quirks);
@@ -128,4 +149,12 @@ export async function readRequest(
       }),
     stripUsageChunk: () => createUsageChunkStripperCore(),
   };
+}
+
+export async function readRequest(
+  req: Request,
+  upstream: { id: string; format: WireFormat; quirks: ProviderQuirks },
+  restPath: string,
+): Promise<ProxiedRequest> {
+  return prepareRequest(await readRequestBody(req, upstream.format, restPath), upstream);
 }

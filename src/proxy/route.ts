@@ -1,7 +1,9 @@
 /**
  * ANY /proxy/:provider/* — the hot path. This file only calls the steps, in request order:
- *   identify → attribute → read request → admit (reserve) → forward → tally
+ *   identify → attribute → read request → admit (reserve) → forward → tally (respond.ts)
  * and, after the last byte, inside waitUntil: price → settle → record → alert (finish.ts).
+ * A call that takes a route (src/routing/README.md) goes through routed.ts instead after the
+ * request is read; one that does not pays a header read and a settings property for that.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { type Context, Hono } from "hono";
@@ -13,18 +15,27 @@ import { GatewayError, proxyErrorResponse } from "../lib/errors";
 import { redisClient } from "../lib/redis";
 import { RedisRest } from "../lib/redis-rest";
 import type { WireFormat } from "../providers";
+import { ROUTE_HEADER, selectRoute } from "../routing/select";
 import { admitCall, countInputTokens, readMaxWait } from "./admit";
 import { readAttribution } from "./attribute";
 import { carryCommits } from "./commit";
 import { type CallContext, type FinishDeps, finishCall } from "./finish";
-import { clientHeaders, upstreamHeaders, upstreamUrl } from "./forward";
+import { sendUpstream } from "./forward";
 import { accountSettings, identify, readGatewayKey } from "./identify";
-import { readRequest } from "./request";
+import { prepareRequest, readRequestBody } from "./request";
 import { assignRequestId } from "./request-id";
-import { readWhole, tallyStream, tallyWhole } from "./tally";
+import { INCLUDE_COST_HEADER, respond } from "./respond";
+import { routedCall } from "./routed";
 import { resolveUpstream } from "./upstream";
 
 type ProxyContext = Context<{ Bindings: Env }>;
+
+/** What the error path needs to know: the caller's wire format, and headers a routed call set. */
+export interface ProxyState {
+  format: WireFormat;
+  db?: DbSession;
+  headers?: Record<string, string>;
+}
 
 export const proxyRoute = new Hono<{ Bindings: Env }>();
 
@@ -32,7 +43,7 @@ proxyRoute.all("/proxy/:provider/*", async (c) => {
   const startedAt = nowMs();
   const providerId = c.req.param("provider");
   // Errors before we know better are in OpenAI's shape; a built-in id tells its format at once.
-  const state: { format: WireFormat; db?: DbSession } = { format: "openai" };
+  const state: ProxyState = { format: "openai" };
   let config: Config;
   try {
     config = loadConfig(c.env);
@@ -61,7 +72,7 @@ proxyRoute.all("/proxy/:provider/*", async (c) => {
     return await proxy(c, providerId, startedAt, deps, state);
   } catch (err) {
     c.executionCtx.waitUntil(Promise.allSettled(deps.background).then(() => deps.closeDb()));
-    if (err instanceof GatewayError) return proxyErrorResponse(err, state.format);
+    if (err instanceof GatewayError) return proxyErrorResponse(err, state.format, state.headers);
     console.error("proxy error", err);
     return proxyErrorResponse(new GatewayError("unavailable", "Tollgate failed to handle this call."), state.format);
   }
@@ -72,7 +83,7 @@ async function proxy(
   providerId: string,
   startedAt: number,
   deps: FinishDeps,
-  state: { format: WireFormat },
+  state: ProxyState,
 ): Promise<Response> {
   const req = c.req.raw;
   const { config } = deps;
@@ -106,11 +117,36 @@ async function proxy(
 
   // The request's facts (model, stream, max tokens): the only reason its body is read at all.
   const rest = new URL(req.url).pathname.slice(`/proxy/${providerId}`.length);
-  const request = await readRequest(req, upstream, rest);
+  const body = await readRequestBody(req, upstream.format, rest);
+  const includeCost = req.headers.get(INCLUDE_COST_HEADER) === "1";
+  const maxWaitMs = readMaxWait(req.headers);
+
+  // A route, when the call names one or its key / feature has a default (only metered calls route).
+  const selected = selectRoute(settings, req.headers.get(ROUTE_HEADER), identity.keyId, attribution.feature);
+  if (selected && body.metered) {
+    return routedCall({
+      ctx: c.executionCtx,
+      req,
+      env: c.env,
+      deps,
+      state,
+      identity,
+      settings,
+      overrides,
+      attribution,
+      presented,
+      pathUpstream: upstream,
+      body,
+      startedAt,
+      includeCost,
+      ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
+      selected,
+    });
+  }
+  const request = prepareRequest(body, upstream);
 
   // 3 admit: one Redis script call — key still valid, rate limits, every budget scope reserved
   // (or, when holds in flight leave no room yet, a bounded wait for them).
-  const maxWaitMs = readMaxWait(req.headers);
   // Finished calls' settles and records ride along in the same Upstash request (src/proxy/commit.ts).
   const carried = carryCommits(deps);
   deps.background.push(carried);
@@ -151,12 +187,7 @@ async function proxy(
   });
   let upstreamRes: Response;
   try {
-    upstreamRes = await fetch(upstreamUrl(upstream.baseUrl, request.restPath, new URL(req.url).search), {
-      method: req.method,
-      headers: upstreamHeaders(req.headers, credential),
-      body: request.upstreamBody,
-      redirect: "manual",
-    });
+    upstreamRes = await sendUpstream(req, upstream.baseUrl, request, credential);
   } catch (err) {
     const requestId = await requestIdPromise;
     c.executionCtx.waitUntil(finishCall(call(requestId), deps, { status: 502, tally: null }));
@@ -167,27 +198,5 @@ async function proxy(
   const requestId = await requestIdPromise;
 
   // 5–6 stream back and tally the same bytes (whole for small JSON, one read loop for the rest)
-  const headers = clientHeaders(upstreamRes.headers, { bodyChanged: request.injectedIncludeUsage });
-  headers.set("x-tollgate-request-id", requestId);
-  for (const [k, v] of Object.entries(admission.responseHeaders)) headers.set(k, v);
-  if (!upstreamRes.body || !request.metered) {
-    // Nothing to meter (a models list, a file, an empty body): pass the body through, no tee.
-    c.executionCtx.waitUntil(finishCall(call(requestId), deps, { status: upstreamRes.status, tally: null }));
-    return new Response(upstreamRes.body, { status: upstreamRes.status, headers });
-  }
-  const streamed = (upstreamRes.headers.get("content-type") ?? "").includes("text/event-stream");
-  const meter = request.meter(streamed);
-  if (readWhole(upstreamRes.headers, streamed)) {
-    const { body, tally } = await tallyWhole(upstreamRes, meter, startedAt);
-    c.executionCtx.waitUntil(finishCall(call(requestId), deps, { status: upstreamRes.status, tally, streamed }));
-    return new Response(body, { status: upstreamRes.status, headers });
-  }
-  const { clientBody, done } = tallyStream(upstreamRes.body, meter, {
-    startedAt,
-    ...(streamed && request.injectedIncludeUsage ? { stripper: request.stripUsageChunk() } : {}),
-  });
-  c.executionCtx.waitUntil(
-    done.then((tally) => finishCall(call(requestId), deps, { status: upstreamRes.status, tally, streamed })),
-  );
-  return new Response(clientBody, { status: upstreamRes.status, headers });
+  return respond(c.executionCtx, call(requestId), deps, upstreamRes, { includeCost });
 }

@@ -99,22 +99,58 @@ export async function tallyWhole(
 }
 
 /**
+ * A copy of the bytes the client gets (a routed call's response cache keeps it), up to `max`
+ * bytes; past that it gives up (overflow) and keeps nothing.
+ */
+export interface Capture {
+  chunks: Uint8Array[];
+  bytes: number;
+  max: number;
+  overflow: boolean;
+}
+
+export const newCapture = (max: number): Capture => ({ chunks: [], bytes: 0, max, overflow: false });
+
+function keep(capture: Capture | undefined, piece: Uint8Array): void {
+  if (!capture || capture.overflow) return;
+  capture.bytes += piece.byteLength;
+  if (capture.bytes > capture.max) {
+    capture.overflow = true;
+    capture.chunks.length = 0;
+    return;
+  }
+  capture.chunks.push(piece);
+}
+
+export interface StreamOptions {
+  startedAt: number;
+  stripper?: UsageChunkStripper;
+  /**
+   * Bytes written after the upstream body ended, before the client's body closes, from the tally
+   * (the opt-in cost comment line, src/proxy/respond.ts); null writes nothing.
+   */
+  trailer?: (tally: TallyResult) => Uint8Array | null;
+  capture?: Capture;
+}
+
+/**
  * The streaming path: the client's body now, the tally when the upstream body has ended.
  *
  * Without a stripper (the client's bytes are the provider's, untouched) the client gets one branch
  * of a native tee — no JavaScript per chunk on its way — and the meter reads the other branch
  * rarely: a read, then a pause of METER_READ_PAUSE_MS, so what arrived meanwhile comes in one
  * large read (the tee queues it). With a stripper every chunk must pass through JavaScript on its
- * way to the client anyway, so one loop reads, meters, strips and writes it.
+ * way to the client anyway, so one loop reads, meters, strips and writes it; so does a stream
+ * that gets a trailer (it must be written after the upstream's last byte, into the same body).
  */
 export function tallyStream(
   body: ReadableStream<Uint8Array>,
   meter: Meter,
-  opts: { startedAt: number; stripper?: UsageChunkStripper },
+  opts: StreamOptions,
 ): { clientBody: ReadableStream<Uint8Array>; done: Promise<TallyResult> } {
-  if (!opts.stripper) {
+  if (!opts.stripper && !opts.trailer) {
     const [toClient, toMeter] = body.tee();
-    return { clientBody: toClient, done: readRarely(toMeter, meter, opts.startedAt) };
+    return { clientBody: toClient, done: readRarely(toMeter, meter, opts.startedAt, opts.capture) };
   }
   const pipe = nativePipe();
   return { clientBody: pipe.readable, done: pump(body, pipe.writable.getWriter(), meter, opts) };
@@ -128,7 +164,12 @@ export const METER_READ_PAUSE_MS = 10;
 /** Room for what arrives during a pause; the meter keeps the views (src/wire/lazy.ts). */
 const METER_READ_BYTES = 64 * 1024;
 
-async function readRarely(body: ReadableStream<Uint8Array>, meter: Meter, startedAt: number): Promise<TallyResult> {
+async function readRarely(
+  body: ReadableStream<Uint8Array>,
+  meter: Meter,
+  startedAt: number,
+  capture?: Capture,
+): Promise<TallyResult> {
   let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   let byob = true;
   try {
@@ -158,7 +199,9 @@ async function readRarely(body: ReadableStream<Uint8Array>, meter: Meter, starte
       bytes += value.byteLength;
       if (bytes > METER_MAX_BYTES || nowMs() > deadline) break;
       // Small reads leave their buffer mostly empty: keep a copy of just the bytes instead.
-      meter.push(value.byteLength * 4 < METER_READ_BYTES ? value.slice() : value);
+      const kept = value.byteLength * 4 < METER_READ_BYTES ? value.slice() : value;
+      meter.push(kept);
+      keep(capture, kept);
       await new Promise((r) => setTimeout(r, METER_READ_PAUSE_MS));
     }
   } catch {
@@ -173,7 +216,7 @@ async function pump(
   body: ReadableStream<Uint8Array>,
   writer: WritableStreamDefaultWriter<Uint8Array>,
   meter: Meter,
-  opts: { startedAt: number; stripper?: UsageChunkStripper },
+  opts: StreamOptions,
 ): Promise<TallyResult> {
   const reader = body.getReader();
   meterStats.bodies++;
@@ -188,6 +231,7 @@ async function pump(
       // that went away rejects the write.
       if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready.catch(gone);
       if (clientGone) return;
+      keep(opts.capture, piece);
       writer.write(piece).catch(gone);
     }
   };
@@ -215,9 +259,12 @@ async function pump(
     if (!ended) reader.cancel().catch(() => {});
   }
   if (opts.stripper) await send(opts.stripper.flush());
+  const tally = result(meter, opts.startedAt, ttftMs, bytes, ended);
+  const trailer = opts.trailer?.(tally);
+  if (trailer && !clientGone) writer.write(trailer).catch(gone);
   // workerd ends a broken upstream body cleanly for the client too: close, not abort.
   if (!clientGone) await writer.close().catch(() => {});
-  const tally = result(meter, opts.startedAt, ttftMs, bytes, ended);
+  // Known only now: a client that went away during the last writes or the close.
   tally.clientGone = clientGone;
   return tally;
 }
