@@ -22,24 +22,23 @@ import type { AccountSettings } from "../account-settings";
 import type { Env } from "../config";
 import { nowMs } from "../lib/clock";
 import { GatewayError } from "../lib/errors";
-import { nanoToUsd } from "../lib/money";
-import { redisKeys } from "../lib/redis-keys";
 import type { AccountPriceOverride } from "../pricing";
-import { setTopLevelFields } from "../routing/body";
-import { CACHE_HEADER, type CacheEntry, cacheKey, decodeEntry, MAX_CACHED_BYTES } from "../routing/cache";
+import { CACHE_HEADER, MAX_CACHED_BYTES } from "../routing/cache";
 import { type Attempt, planChain, targetLabel } from "../routing/plan";
-import { applyPolicy, outputLimitFields, type Policy } from "../routing/policy";
+import { applyPolicy } from "../routing/policy";
 import type { SelectedRoute } from "../routing/select";
 import { DEFAULT_FALLBACK_ON, type FallbackOn } from "../routing/types";
 import { type Admission, admitCall, countInputTokens } from "./admit";
 import type { Attribution } from "./attribute";
+import { lookUp } from "./cached";
 import { carryCommits } from "./commit";
 import { type CallContext, type CallRouting, type FinishDeps, finishCall } from "./finish";
 import { sendUpstream, UpstreamTimeout } from "./forward";
-import { type Identity, type PresentedKey, unauthorized } from "./identify";
-import { type ProxiedRequest, prepareRequest, type RequestBody } from "./request";
+import type { Identity, PresentedKey } from "./identify";
+import { type Leg, prepareLeg } from "./leg";
+import type { RequestBody } from "./request";
 import { assignRequestId } from "./request-id";
-import { COST_HEADER, costComment, respond } from "./respond";
+import { respond } from "./respond";
 import type { ProxyState } from "./route";
 import { newCapture } from "./tally";
 import { resolveUpstream, type Upstream } from "./upstream";
@@ -64,18 +63,9 @@ export interface RoutedInput {
   selected: SelectedRoute;
 }
 
-/** One target, ready to go: its upstream and the body as it goes there. */
-interface Leg {
-  target: Attempt;
-  upstream: Upstream;
-  request: ProxiedRequest;
-  maxTokensApplied: number | null;
-}
-
 const ROUTE_RESPONSE_HEADER = "x-tollgate-route";
 const ATTEMPTS_HEADER = "x-tollgate-attempts";
 const DOWNGRADED_HEADER = "x-tollgate-downgraded-from";
-const SAVED_HEADER = "x-tollgate-saved-usd";
 
 const isBudgetRefusal = (err: unknown): err is GatewayError =>
   err instanceof GatewayError && (err.kind === "budget_exceeded" || err.kind === "unpriced_model");
@@ -125,20 +115,13 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
   const leg = (target: Attempt): Leg => prepareLeg(body, target, upstreamOf(target), policy);
 
   // The cache: looked up before anything is held, so a hit costs no budget and no upstream call.
-  const cached = route.cache && req.headers.get(CACHE_HEADER) !== "bypass";
+  const cached = Boolean(route.cache) && req.headers.get(CACHE_HEADER) !== "bypass";
   headers[CACHE_HEADER] = cached ? "miss" : "bypass";
   let cacheStore: CallRouting["cacheStore"];
   if (cached) {
-    const key = await cacheKey({
-      accountId: identity.accountId,
-      route,
-      tenant: attribution.tenant,
-      path: body.path,
-      body: { ...body.json, model: policy.askedModel, [CAP_FIELD]: policy.maxTokensCap },
-    });
-    const hit = await lookup(p, key);
-    if (hit) return serveHit(p, hit, headers);
-    cacheStore = { key, ttlSeconds: route.cache!.ttlSeconds };
+    const looked = await lookUp(p, policy, headers);
+    if ("hit" in looked) return looked.hit;
+    cacheStore = looked.store;
   }
 
   const fallbackOn = new Set(route.fallbackOn ?? DEFAULT_FALLBACK_ON);
@@ -177,6 +160,8 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
   for (let i = 0; i < chain.length; i++) {
     const last = i === chain.length - 1;
     let current = leg(chain[i]!);
+    // The provider key first: a target without one is a 401 before anything is held.
+    let credential = await current.upstream.credential(p.presented.byok);
     let admission: Admission;
     let downgradedNow = false;
     try {
@@ -189,12 +174,14 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
       if (route.onBudget && downgradedFrom === null) {
         // The downgrade: one more admit, for the cheaper model's own worst case (see the top).
         const cheaper = leg(route.onBudget);
+        const cheaperCredential = await cheaper.upstream.credential(p.presented.byok);
         try {
           downgraded = await admitLeg(cheaper);
           downgradedFrom = targetLabel(current.target);
           downgradedNow = true;
           headers[DOWNGRADED_HEADER] = downgradedFrom;
           current = cheaper;
+          credential = cheaperCredential;
         } catch (again) {
           if (!isBudgetRefusal(again)) throw again;
           noteAttempt(cheaper.target, again.status);
@@ -212,7 +199,6 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
     // 4 forward
     attempt++;
     const attemptStartedAt = nowMs();
-    const credential = await current.upstream.credential(p.presented.byok);
     callId ??= assignRequestId(
       admission.redisUp && attribution.clientRequestId ? deps.redis : null,
       identity.accountId,
@@ -249,7 +235,8 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
         savedNano: null,
         maxTokensApplied: current.maxTokensApplied,
         downgradedFrom: downgradedNow ? downgradedFrom : null,
-        ...(cacheStore ? { cacheStore } : {}),
+        // A downgraded answer is what the budget allowed, not what the route asks for: not cached.
+        ...(cacheStore && !downgradedNow ? { cacheStore } : {}),
       },
     };
     const answer = failure ?? res!.status;
@@ -274,32 +261,11 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
     return respond(p.ctx, call, deps, res!, {
       headers,
       includeCost: p.includeCost,
-      ...(cacheStore ? { capture: newCapture(MAX_CACHED_BYTES) } : {}),
+      ...(call.routing?.cacheStore ? { capture: newCapture(MAX_CACHED_BYTES) } : {}),
     });
   }
   // Only a budget refusal with "budget" in fallbackOn continues past the last target, and it throws there.
   throw new Error("unreachable: the route's chain ended without an answer");
-}
-
-/** The cache key's name for the policy's cap (not a provider field: the cap is per route). */
-const CAP_FIELD = "__tollgate_max_tokens_cap";
-
-/** The body as it goes to `target`: its model, its output limit under the cap, its facts. */
-function prepareLeg(body: RequestBody, target: Attempt, upstream: Upstream, policy: Policy): Leg {
-  const fields: Record<string, unknown> = {};
-  if (body.json.model !== target.model) fields.model = target.model;
-  let maxTokensApplied: number | null = null;
-  if (policy.maxTokensCap !== null) {
-    const endpoint = prepareRequest(body, upstream).facts.endpoint;
-    const limits = outputLimitFields(upstream.format, endpoint, upstream.id, body.json, policy.maxTokensCap);
-    if (Object.keys(limits).length > 0) maxTokensApplied = policy.maxTokensCap;
-    Object.assign(fields, limits);
-  }
-  if (Object.keys(fields).length === 0)
-    return { target, upstream, request: prepareRequest(body, upstream), maxTokensApplied };
-  const json = { ...body.json, ...fields };
-  const text = setTopLevelFields(body.text, fields, body.json);
-  return { target, upstream, request: prepareRequest({ ...body, text, json }, upstream), maxTokensApplied };
 }
 
 /** This attempt's after-call work must not close the request's database: the answering attempt's does. */
@@ -308,87 +274,4 @@ function attemptDeps(deps: FinishDeps): FinishDeps {
     closeDb: { value: () => undefined },
     background: { value: [] },
   }) as FinishDeps;
-}
-
-/**
- * The cache GET and the key's revocation flag, in one pipelined request (with any settles this
- * isolate has queued). A revoked key is refused here as the admit script would; Redis down: a miss.
- */
-async function lookup(p: RoutedInput, key: string): Promise<CacheEntry | null> {
-  const carried = carryCommits(p.deps);
-  p.deps.background.push(carried);
-  p.ctx.waitUntil(carried);
-  const [raw, revoked] = await Promise.all([
-    p.deps.rest.exec(["GET", key]),
-    p.deps.rest.exec(["HGET", redisKeys.gatewayKey(p.identity.keyHash), "revoked"]),
-  ]).catch(() => [null, null]);
-  if (revoked === "1") throw unauthorized("This Tollgate key has been revoked.");
-  // A key Redis no longer knows goes through admission, which reloads it from Postgres.
-  if (revoked === null) return null;
-  return decodeEntry(raw);
-}
-
-/** A cache hit: the stored answer, recorded at $0 with what it saved (the answer's upstream cost). */
-async function serveHit(p: RoutedInput, entry: CacheEntry, headers: Record<string, string>): Promise<Response> {
-  const requestId = await assignRequestId(
-    p.attribution.clientRequestId ? p.deps.redis : null,
-    p.identity.accountId,
-    p.attribution.clientRequestId,
-  ).catch(() => assignRequestId(null, p.identity.accountId, p.attribution.clientRequestId));
-  const upstream = resolveUpstream(entry.provider, p.env, p.deps.config, p.settings) ?? p.pathUpstream;
-  const prepared = prepareRequest(p.body, upstream);
-  const request: ProxiedRequest = { ...prepared, facts: { ...prepared.facts, model: entry.modelRequested } };
-  const savedNano = BigInt(entry.costNano);
-  const call: CallContext = {
-    identity: p.identity,
-    attribution: p.attribution,
-    upstream,
-    request,
-    admission: { budgetChecked: true, redisUp: true, reservation: null, responseHeaders: {}, worstCaseNano: 0n },
-    overrides: p.overrides,
-    requestId,
-    startedAt: p.startedAt,
-    routing: {
-      route: p.selected.route.name,
-      attempt: 1,
-      attemptOf: null,
-      cache: "hit",
-      savedNano,
-      maxTokensApplied: null,
-      downgradedFrom: null,
-    },
-  };
-  const out = new Headers({ "content-type": entry.contentType, ...headers });
-  out.set(CACHE_HEADER, "hit");
-  out.set("x-tollgate-request-id", requestId);
-  out.set(COST_HEADER, "0.00");
-  out.set(SAVED_HEADER, nanoToUsd(savedNano));
-  if (entry.streamed) out.set("cache-control", "no-cache");
-  const bytes = new TextEncoder().encode(entry.body);
-  const latencyMs = nowMs() - p.startedAt;
-  p.ctx.waitUntil(
-    finishCall(call, p.deps, {
-      status: entry.status,
-      streamed: entry.streamed,
-      tally: {
-        usage: null,
-        usageSource: "none",
-        modelAnswered: entry.modelAnswered,
-        ttftMs: latencyMs,
-        latencyMs,
-        bytes: bytes.byteLength,
-        complete: true,
-      },
-    }),
-  );
-  const trailer = p.includeCost && entry.streamed ? costComment("0.00") : null;
-  const body = trailer ? concat(bytes, trailer) : bytes;
-  return new Response(body, { status: entry.status, headers: out });
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }
