@@ -131,7 +131,10 @@ function queuedJson(row: typeof requestRecords.$inferInsert): string {
   const out: Record<string, unknown> = {};
   for (const [key, name] of QUEUED_COLUMNS) {
     const v = row[key as keyof typeof row];
-    out[name] = typeof v === "bigint" ? v.toString() : (v ?? null);
+    // A null is left out: json_populate_recordset reads a missing key as NULL, and most columns
+    // of a call without a route (or an attribution) are null — a smaller row to build and parse.
+    if (v === null || v === undefined) continue;
+    out[name] = typeof v === "bigint" ? v.toString() : v;
   }
   return JSON.stringify(out);
 }
