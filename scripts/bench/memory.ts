@@ -1,12 +1,13 @@
 /**
- * The memory and pace phase of `npm run bench`: Tollgate on its own workerd with the inspector on
- * (the measured runs never pay for it).
+ * The memory and pace phase of `npm run bench`.
  *
- *   paced streams  chat streams at a model's pace (a chunk every 20 ms for 10 s): 20 at once on
- *                  Tollgate and on the bare Worker (max chunk gap and TTFB at the client, CPU per
- *                  call, meter reads per call: src/proxy/tally.ts meterStats, read through the
- *                  inspector); then 200 at once on Tollgate, with the isolate's JS heap after a
- *                  forced GC while all 200 are in flight (Workers' isolate limit is 128 MB).
+ *   paced streams  chat streams at a model's pace (a chunk every 20 ms for 10 s): 20 at once on each
+ *                  measured target — the bare Worker, Tollgate, Portkey's Worker — without an
+ *                  inspector (max chunk gap and TTFB at the client, CPU per call); then 200 at once
+ *                  on a second Tollgate on its own workerd with the inspector on, for the isolate's
+ *                  JS heap after a forced GC while all 200 are in flight (Workers' isolate limit is
+ *                  128 MB) and the meter reads per call (src/proxy/tally.ts meterStats). An
+ *                  inspector slows the isolate it is attached to, so no CPU or gap figure is read there.
  *   soak           a mixed load (JSON and SSE, half each) for BENCH_SOAK_S seconds (full: 120, quick:
  *                  20; 600 for the 10-minute figure), with the heap read after a forced GC every 10 s:
  *                  flat means no leak. RSS is no signal (workerd's grows under load even for a bare
@@ -16,7 +17,7 @@ import { PACED, QUICK, REQUEST_TIMEOUT_MS, requestBody, WORKLOADS } from "./conf
 import type { LoadGenerator, LoadResult } from "./loadgen";
 import { treeCpuMs } from "./proc";
 import { InspectorSession } from "./profile";
-import { startOnWorkerd } from "./targets";
+import { startOnWorkerd, type Target } from "./targets";
 
 export interface MemoryResult {
   paced: {
@@ -43,8 +44,24 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-async function heapMb(session: InspectorSession): Promise<number> {
-  await session.send("HeapProfiler.collectGarbage", {}, 60_000);
+/**
+ * The isolate's JS heap after a full GC. workerd answers HeapProfiler.collectGarbage only once the
+ * isolate runs again (V8 runs the GC as a task on the isolate's thread), so an idle Worker would
+ * never answer: while waiting, a cheap request (a 404) every 50 ms lets it run.
+ */
+async function heapMb(session: InspectorSession, origin: string): Promise<number> {
+  let collected = false;
+  const gc = session.send("HeapProfiler.collectGarbage", {}, 60_000).finally(() => {
+    collected = true;
+  });
+  while (!collected) {
+    await fetch(`${origin}/bench-gc-poke`).then(
+      (r) => r.arrayBuffer(),
+      () => undefined,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await gc;
   const { usedSize } = await session.send<{ usedSize: number }>("Runtime.getHeapUsage", {}, 60_000);
   return Math.round((usedSize / 1024 / 1024) * 10) / 10;
 }
@@ -60,8 +77,8 @@ async function meterReads(session: InspectorSession): Promise<{ bodies: number; 
 
 export async function memoryPhase(p: {
   bundle: string;
-  bareUrl: string;
-  barePids: number[];
+  /** The measured targets (no inspector) for the paced gap and CPU comparison. */
+  pacedTargets: Target[];
   vars: Record<string, string>;
   compat: { compatibilityDate: string; compatibilityFlags: string[] };
   cpu?: string;
@@ -87,7 +104,7 @@ export async function memoryPhase(p: {
       // the 10 s but sends a chunk every 100 ms, so it measures what 200 calls hold, not a backlog.
       const paced = (target: string, u: string, headers: Record<string, string>, concurrency: number) => ({
         url: u,
-        headers: target === "tollgate" ? { ...headers, "x-tollgate-workflow": "paced" } : headers,
+        headers: target.startsWith("tollgate") ? { ...headers, "x-tollgate-workflow": "paced" } : headers,
         bodies: [
           requestBody(concurrency === PACED.saturationConcurrency ? { ...PACED, chunks: 100, paceMs: 100 } : PACED),
         ],
@@ -98,50 +115,51 @@ export async function memoryPhase(p: {
         // One round of streams: each lasts ~10 s.
         durationMs: 1_000,
       });
-      // Warm the isolate (JIT, caches).
-      await p.gen.run({ ...paced("tollgate", url, p.headers, 4), durationMs: 500 });
-      const tollgatePids = worker.pid ? [worker.pid] : [];
-      const runs: [string, string, number[], number][] = [
-        ["bare", p.bareUrl, p.barePids, PACED_GAP_CONCURRENCY],
-        ["tollgate", url, tollgatePids, PACED_GAP_CONCURRENCY],
-        ["tollgate", url, tollgatePids, PACED.saturationConcurrency],
-      ];
-      for (const [target, u, pids, concurrency] of runs) {
-        const before = treeCpuMs(pids);
-        const reads0 = target === "tollgate" ? await meterReads(session) : null;
-        const headers = target === "tollgate" ? p.headers : { authorization: "Bearer sk-bench-upstream" };
-        const running = p.gen.run(paced(target, u, headers, concurrency));
-        // All are in flight 5 s in: the heap after GC then is what they hold.
-        const inFlight =
-          target === "tollgate" && concurrency === PACED.saturationConcurrency
-            ? await new Promise<number | undefined>((r) =>
-                setTimeout(() => void heapMb(session).then(r, () => r(undefined)), 5_000),
-              )
-            : undefined;
-        const r: LoadResult = await running;
-        await new Promise((res) => setTimeout(res, 500));
-        const reads1 = target === "tollgate" ? await meterReads(session) : null;
+      // The gap and CPU comparison, on the measured targets.
+      for (const t of p.pacedTargets) {
+        await p.gen.run({ ...paced(t.name, t.url, t.headers, 4), durationMs: 500 });
+        const before = treeCpuMs(t.pids);
+        const r: LoadResult = await p.gen.run(paced(t.name, t.url, t.headers, PACED_GAP_CONCURRENCY));
         out.paced.push({
-          target,
-          concurrency,
+          target: t.name,
+          concurrency: PACED_GAP_CONCURRENCY,
           calls: r.ok,
-          cpuMsPerCall: pids.length && r.ok ? (treeCpuMs(pids) - before) / r.ok : null,
+          cpuMsPerCall: t.pids.length && r.ok ? (treeCpuMs(t.pids) - before) / r.ok : null,
           maxGapP99Ms: pct(r.maxGap, 99),
           ttfbP50Ms: pct(r.ttfb, 50),
-          ...(reads0 && reads1 && reads1.bodies > reads0.bodies
-            ? {
-                meterReadsPerCall:
-                  Math.round(((reads1.reads - reads0.reads) / (reads1.bodies - reads0.bodies)) * 10) / 10,
-              }
-            : {}),
-          ...(inFlight !== undefined ? { heapInFlightMb: inFlight } : {}),
         });
       }
+      // 200 in flight on the inspected instance: the heap while all are in flight (5 s in), and
+      // the meter reads per call. Warm it first (JIT, caches).
+      await p.gen.run({ ...paced("tollgate", url, p.headers, 4), durationMs: 500 });
+      const reads0 = await meterReads(session);
+      const running = p.gen.run(paced("tollgate", url, p.headers, PACED.saturationConcurrency));
+      const inFlight = await new Promise<number | undefined>((r) =>
+        setTimeout(() => void heapMb(session, worker.origin).then(r, () => r(undefined)), 5_000),
+      );
+      const r: LoadResult = await running;
+      await new Promise((res) => setTimeout(res, 500));
+      const reads1 = await meterReads(session);
+      out.paced.push({
+        target: "tollgate (inspected)",
+        concurrency: PACED.saturationConcurrency,
+        calls: r.ok,
+        cpuMsPerCall: null,
+        maxGapP99Ms: pct(r.maxGap, 99),
+        ttfbP50Ms: pct(r.ttfb, 50),
+        ...(reads1.bodies > reads0.bodies
+          ? {
+              meterReadsPerCall:
+                Math.round(((reads1.reads - reads0.reads) / (reads1.bodies - reads0.bodies)) * 10) / 10,
+            }
+          : {}),
+        ...(inFlight !== undefined ? { heapInFlightMb: inFlight } : {}),
+      });
 
       // Soak: a mixed open-loop load, the heap after GC every 10 s.
       // After the paced runs' after-response work (commits, record flushes) has drained.
       await new Promise((r) => setTimeout(r, 3_000));
-      const samples: number[] = [await heapMb(session)];
+      const samples: number[] = [await heapMb(session, worker.origin)];
       let calls = 0;
       const rounds = Math.max(1, Math.round(SOAK_S / 10));
       for (let i = 0; i < rounds; i++) {
@@ -162,7 +180,7 @@ export async function memoryPhase(p: {
           ),
         );
         calls += runs.reduce((n, r) => n + r.ok, 0);
-        samples.push(await heapMb(session));
+        samples.push(await heapMb(session, worker.origin));
       }
       // Least-squares slope of the samples after the first (warm) one, MB per minute.
       const ys = samples.slice(1);
@@ -188,12 +206,12 @@ export async function memoryPhase(p: {
 
 export function memoryMarkdown(m: MemoryResult): string[] {
   const bare = m.paced.find((x) => x.target === "bare");
-  const tg = m.paced.find((x) => x.target === "tollgate" && x.concurrency === bare?.concurrency);
+  const tg = m.paced.find((x) => x.target === "tollgate");
   const many = m.paced.find((x) => x.heapInFlightMb !== undefined);
   const lines = [
     "## Paced streams and memory",
     "",
-    `${PACED.label} (inspector-enabled Tollgate instance; the bare Worker for reference).`,
+    `${PACED.label}: 20 at once on each measured target; 200 at once on a second Tollgate with the inspector attached (heap and meter reads only — an inspector slows its isolate, so its gap is no figure).`,
     "",
     "| target | at once | calls | CPU ms/call | max chunk gap p99 | TTFB p50 | meter reads per call | JS heap after GC, all in flight |",
     "|---|---|---|---|---|---|---|---|",

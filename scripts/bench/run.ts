@@ -417,8 +417,7 @@ async function main() {
       try {
         memory = await memoryPhase({
           bundle: WORKER_BUNDLE,
-          bareUrl: `${bare.origin}/proxy/openai/chat/completions`,
-          barePids: bare.pid ? [bare.pid] : [],
+          pacedTargets: targets.filter((t) => t.name === "bare" || t.name === "tollgate" || t.name === "portkey"),
           vars: tollgateVars,
           compat,
           cpu: targetCpu,
