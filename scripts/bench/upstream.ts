@@ -154,13 +154,17 @@ export async function startBenchUpstream(opts: { port?: number } = {}): Promise<
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
     const pace = Number(PACE.exec(body)?.[1] ?? 0);
     if (pace > 0) {
+      // The model's tokens come at its pace; the end (the finish_reason chunk, the usage chunk when
+      // asked for, [DONE]) comes at once, as OpenAI sends it: the usage chunk is no event of its own
+      // pace, so stripping it leaves no pause in the client's copy that the provider did not make.
+      const tail = withUsage ? 3 : 2;
       let i = 0;
       const next = () => {
         if (res.destroyed) return;
-        if (i < frames!.length - 1) {
+        if (i < frames!.length - tail) {
           res.write(frames![i++]);
           setTimeout(next, pace);
-        } else res.end(frames![i]);
+        } else res.end(Buffer.concat(frames!.slice(i)));
       };
       next();
       return;
