@@ -32,8 +32,9 @@ describe("references", () => {
     // `dir/file.ext` or `./file.ext`, not inside a URL, a package name or a longer path.
     const ref = /(?<![\w@.:/-])((?:\.{1,2}\/|[\w-]+\/)[\w./-]*[\w-]\.(?:tsx?|md|json|toml|sql|yml|yaml))\b/g;
     for (const file of ALL) {
-      // A source list ("- S12 owner/repo `path`") cites other repositories' files, not ours.
-      const text = readFileSync(file, "utf8").replace(/^- S\d+ .*$/gm, "");
+      // A source list ("- S12 owner/repo `path`", "- [OM1] openmeter `path`", with its indented
+      // continuation lines) cites other repositories' files, not ours.
+      const text = readFileSync(file, "utf8").replace(/^- (?:S\d+|\[[A-Z]+\d+\]) .*(?:\n {2,}.*)*$/gm, "");
       for (const m of text.matchAll(ref)) {
         const target = m[1]!;
         if (target.includes("node_modules")) continue;
