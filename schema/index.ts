@@ -165,6 +165,14 @@ export const requestRecords = pgTable(
     startedAt: at("started_at").notNull(),
     finishedAt: at("finished_at").notNull(),
     createdAt: at("created_at").notNull().defaultNow(),
+    /** What the tenant is billed for the call under its plan (docs/billing.md §2); null: not rated (Redis was down). */
+    billedNano: nano("billed_nano"),
+    /** The part of billed_nano the tenant's wallet could not cover (its balance went below zero by it). */
+    overageNano: nano("overage_nano"),
+    /** Grant id → nano-USD drawn from it by this call. */
+    walletDraws: jsonb("wallet_draws").$type<Record<string, string>>(),
+    /** The plan version the call was rated under; null: at our cost. */
+    planVersion: text("plan_version"),
   },
   (t) => [
     primaryKey({ columns: [t.accountId, t.id] }),

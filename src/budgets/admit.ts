@@ -10,6 +10,10 @@
  * already admitted; when the wait runs out the call makes one last attempt, which also takes a
  * hand-off that raced the timeout. Redis calls of a waiting call: admit (queued), BLPOP, and only
  * when no hand-off came, one last admit.
+ *
+ * A prepaid tenant's wallet is checked and held in the same script call (docs/billing.md §5): its
+ * settled balance must cover the call's rated worst case (else 402 insufficient_credits at once),
+ * and holds in flight make the call wait for room exactly as a budget's do.
  */
 import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
@@ -54,6 +58,13 @@ export interface AdmitInput {
   probe?: boolean;
   /** Set when nothing can price the model (and no fallback price is set): refused under any hard rule. */
   unpriced?: { provider: string; model: string };
+  /**
+   * The tenant's wallet, checked when the tenant is prepaid (the script knows): the call's rated
+   * worst case under the tenant's plan (src/billing/rating.ts ratedWorstNano); `unrated`: the plan
+   * cannot rate the call (its price depends on a cost nothing can compute), so a prepaid tenant's
+   * call is refused.
+   */
+  wallet?: { tenant: string; ratedWorstNano: bigint; unrated: boolean };
 }
 
 export interface AdmitDeps {
@@ -61,6 +72,11 @@ export interface AdmitDeps {
   db?: () => Db;
   /** BLPOP: the first element pushed to `key` within `timeoutMs`, or null. Default: through `redis`. */
   blockingPop?: (key: string, timeoutMs: number) => Promise<string | null>;
+  /**
+   * Rebuilds from Postgres what the wallet check needs when Redis lacks it: the account's index of
+   * prepaid tenants ("index") or one tenant's wallet ("wallet") — src/billing/store.ts.
+   */
+  loadWallet?: (what: "index" | "wallet", accountId: string, tenant: string) => Promise<void>;
 }
 
 /** A rule the call was counted under; settle needs it back. */
@@ -93,6 +109,8 @@ export interface Reservation {
   tpmWindowKey: string;
   admittedAt: number;
   rules: ReservedRule[];
+  /** The prepaid tenant's wallet hold (exactly what was held, nano-USD, decimal string); null: no wallet. */
+  wallet: { tenant: string; heldNano: string } | null;
 }
 
 /** Where a refusal came from: the rule, its scope and the call's value for it. */
@@ -131,6 +149,25 @@ export interface UnpricedDenial extends LimitSource {
   message: string;
 }
 
+/** A prepaid tenant's wallet cannot cover the call's rated worst case (docs/billing.md §5). */
+export interface WalletDenial {
+  kind: "insufficient_credits";
+  tenant: string;
+  /** balance: settled credit cannot cover it (a grant is needed); in_flight: holds in flight leave too little, and the wait ran out. */
+  reason: "balance" | "in_flight";
+  settledNano: bigint;
+  reservedNano: bigint;
+  availableNano: bigint;
+  requiredNano: bigint;
+  waitedMs: number;
+}
+
+/** A prepaid tenant's plan cannot rate the call (its model is unpriced): not forwarded. */
+export interface WalletUnpricedDenial {
+  kind: "wallet_unpriced";
+  tenant: string;
+}
+
 export type AdmitResult =
   | {
       kind: "allowed";
@@ -142,8 +179,10 @@ export type AdmitResult =
     }
   | BudgetDenial
   | UnpricedDenial
+  | WalletDenial
+  | WalletUnpricedDenial
   /** Only with `probe`: the call would wait or be refused on this worst case; admit again with a tighter one. */
-  | { kind: "tighten"; reason: BudgetDenial["reason"] }
+  | { kind: "tighten"; reason: BudgetDenial["reason"] | WalletDenial["reason"] }
   | {
       kind: "rate_limited";
       limit: "requests_per_minute" | "tokens_per_minute";
@@ -226,6 +265,9 @@ export async function admit(redis: ScriptRedis, input: AdmitInput, deps: AdmitDe
       input.unpriced ? "1" : "0",
       final ? "1" : "0",
       input.probe && !final ? "1" : "0",
+      input.wallet?.tenant ?? "",
+      (input.wallet?.ratedWorstNano ?? 0n).toString(),
+      input.wallet?.unrated ? "1" : "0",
       String(pairs.length / 2),
       ...pairs,
     ];
@@ -234,22 +276,29 @@ export async function admit(redis: ScriptRedis, input: AdmitInput, deps: AdmitDe
 
   const first = attempt(input.now, false);
   let reply = await first.run();
-  if ((reply.status === "key_unknown" || reply.status === "rules_unknown") && deps.db) {
-    // Redis lost (or never had) what the script needs: copy it from Postgres, then retry once.
-    const db = deps.db();
-    if (reply.status === "key_unknown" && !(await loadKeyIntoRedis(redis, db, input.keyHash))) {
-      return { kind: "key_unknown" };
+  // Redis lost (or never had) what the script needs: copy each piece from Postgres once, retrying.
+  const loaded = new Set<string>();
+  for (;;) {
+    const missing = str(reply, "status");
+    if (loaded.has(missing)) break;
+    loaded.add(missing);
+    if (missing === "key_unknown" && deps.db) {
+      if (!(await loadKeyIntoRedis(redis, deps.db(), input.keyHash))) return { kind: "key_unknown" };
+    } else if (missing === "rules_unknown" && deps.db) {
+      await loadRulesIntoRedis(redis, deps.db(), accountId, input.now);
+    } else if ((missing === "wallets_unknown" || missing === "wallet_unknown") && deps.loadWallet && input.wallet) {
+      await deps.loadWallet(missing === "wallets_unknown" ? "index" : "wallet", accountId, input.wallet.tenant);
+    } else {
+      break;
     }
     reply = await first.run();
-    if (reply.status === "rules_unknown") {
-      await loadRulesIntoRedis(redis, db, accountId, input.now);
-      reply = await first.run();
-    }
   }
 
   let now = input.now;
   let waitedMs = 0;
   let handedOff = false;
+  // A waiter's wallet hold, should a settle hand it one: what the first answer said it would be.
+  const waiterWalletHeld = reply.status === "wait" ? str(reply, "wallet_held") : "";
   if (reply.status === "wait") {
     const started = nowMs();
     const pop = deps.blockingPop ?? ((key, ms) => blpop(redis, key, ms));
@@ -272,6 +321,25 @@ export async function admit(redis: ScriptRedis, input: AdmitInput, deps: AdmitDe
       return { kind: status };
     case "rules_unknown":
       throw new Error(`budget rules of account ${accountId} are not in Redis and no database was given to load them`);
+    case "wallets_unknown":
+    case "wallet_unknown":
+      throw new Error(`wallets of account ${accountId} are not in Redis and nothing was given to load them`);
+    case "insufficient_credits": {
+      const settledNano = big(reply, "settled");
+      const reservedNano = big(reply, "reserved");
+      return {
+        kind: "insufficient_credits",
+        tenant: input.wallet!.tenant,
+        reason: str(reply, "reason") as WalletDenial["reason"],
+        settledNano,
+        reservedNano,
+        availableNano: settledNano - reservedNano,
+        requiredNano: big(reply, "required"),
+        waitedMs,
+      };
+    }
+    case "wallet_unpriced":
+      return { kind: "wallet_unpriced", tenant: input.wallet!.tenant };
     case "rate_limited": {
       const which = str(reply, "limit");
       const limitValue = num(reply, "limit_value");
@@ -290,7 +358,7 @@ export async function admit(redis: ScriptRedis, input: AdmitInput, deps: AdmitDe
       };
     }
     case "tighten":
-      return { kind: "tighten", reason: str(reply, "reason") as BudgetDenial["reason"] };
+      return { kind: "tighten", reason: str(reply, "reason") as BudgetDenial["reason"] | WalletDenial["reason"] };
     case "unpriced": {
       const source = limitSource(reply);
       const { provider, model } = input.unpriced!;
@@ -314,6 +382,7 @@ export async function admit(redis: ScriptRedis, input: AdmitInput, deps: AdmitDe
     case "wait": {
       // "wait" here: woken with "ok" by a settle that already holds the worst case for this call.
       const remaining = status === "ok" ? num(reply, "remaining") : -1;
+      const walletHeld = handedOff || reply.handed_off ? waiterWalletHeld : str(reply, "wallet_held");
       return {
         kind: "allowed",
         remainingNano: remaining < 0 || handedOff ? null : BigInt(str(reply, "remaining")),
@@ -339,6 +408,7 @@ export async function admit(redis: ScriptRedis, input: AdmitInput, deps: AdmitDe
             alerts: str(e, "alerts"),
             expireAt: counterExpireAt(periodWindow(str(e, "period") as Period, input.now)) ?? 0,
           })),
+          wallet: walletHeld && input.wallet ? { tenant: input.wallet.tenant, heldNano: walletHeld } : null,
         },
       };
     }

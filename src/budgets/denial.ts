@@ -13,6 +13,7 @@
  * x-tollgate-limit-cap-usd, -spent-usd, -reserved-usd, x-tollgate-worst-case-usd,
  * x-tollgate-limit-resets-at, and retry-after when waiting could help.
  */
+import { walletDenialError, walletUnpricedError } from "../billing/denial";
 import { GatewayError } from "../lib/errors";
 import { nanoToUsd } from "../lib/money";
 import type { AdmitResult, BudgetDenial, LimitSource, UnpricedDenial } from "./admit";
@@ -127,6 +128,10 @@ export function admissionError(
         details,
       );
     }
+    case "insufficient_credits":
+      return walletDenialError(result);
+    case "wallet_unpriced":
+      return walletUnpricedError(result);
     case "key_unknown":
       return new GatewayError("authentication", "Unknown Tollgate key.");
     case "key_revoked":

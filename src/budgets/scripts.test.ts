@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ALL_SCRIPTS } from "./scripts";
+import { BILLING_SCRIPTS } from "../billing/scripts";
+import { ALL_SCRIPTS as BUDGET_SCRIPTS } from "./scripts";
+
+const ALL_SCRIPTS = [...BUDGET_SCRIPTS, ...BILLING_SCRIPTS];
 
 describe("Lua scripts", () => {
   it.each(ALL_SCRIPTS.map((s) => [s.name, s] as const))("%s carries the SHA-1 of its source", (_, script) => {

@@ -14,6 +14,7 @@
  * The layout of the keys is in src/budgets/keys.ts; the protocol (hold, wait, settle, expiry) in
  * src/budgets/README.md.
  */
+import { WALLET_LUA } from "../billing/lua";
 import type { LuaScript } from "../lib/redis";
 
 /**
@@ -27,7 +28,10 @@ import type { LuaScript } from "../lib/redis";
  *   flight settle), 'throttled' (past the rule's throttle mark calls go one at a time), or nil
  *   (it fits now).
  * hold: reserve `worst` on a rule for a ticket until `expiresAt`.
- * drop_waiter: a waiting call leaves every queue it stood in.
+ * drop_waiter: a waiting call leaves every queue it stood in (its rules', and its wallet's: `wt`).
+ *
+ * The wallet functions (a prepaid tenant's credit, held and settled with the budgets) are
+ * src/billing/lua.ts, pasted after these.
  */
 const COMMON = `
 local function rule_entry(P, id, pk, member, cap, throttle, life)
@@ -74,8 +78,9 @@ local function waiter_rules(P, w)
   return list
 end
 
-local function drop_waiter(P, ticket, rules)
+local function drop_waiter(P, ticket, rules, wt)
   for _, e in ipairs(rules) do redis.call('ZREM', e.bq, ticket) end
+  if wt then redis.call('ZREM', P .. 'wq:' .. wt, ticket) end
   redis.call('DEL', P .. 'bw:' .. ticket)
 end
 
@@ -96,9 +101,10 @@ export const HEALTH_SCRIPT: LuaScript = {
 };
 
 /**
- * ADMIT: the key check, per-key rate limits, and every applicable budget rule checked — then the
- * worst case held on all hard rules at once, or the call queued to wait for holds in flight, or
- * one refusal. A waiter's last attempt (`final`) first takes a hand-off a settle left it.
+ * ADMIT: the key check, per-key rate limits, every applicable budget rule and — for a prepaid
+ * tenant — its wallet checked; then the worst case held on all hard rules and the rated worst case
+ * on the wallet at once, or the call queued to wait for holds in flight, or one refusal. A
+ * waiter's last attempt (`final`) first takes a hand-off a settle left it.
  */
 export const ADMIT_SCRIPT: LuaScript = {
   name: "admit",
@@ -121,9 +127,14 @@ local waitArg = tonumber(ARGV[15])            -- ms this call may wait; -1: the 
 local unpriced = ARGV[16] == '1'              -- nothing can price the model
 local final = ARGV[17] == '1'                 -- a waiter's last attempt: never waits again
 local probe = ARGV[18] == '1'                 -- a tighter worst case can be had: ask for it rather than wait or refuse
-local n = tonumber(ARGV[19])                  -- then n pairs: scope type, value
+local wTenant = ARGV[19]                      -- the tenant whose wallet may apply ('' = none: no tenant, or not metered)
+local wWorstStr = ARGV[20]                    -- the call's rated worst case under the tenant's plan, nano-USD
+local wWorst = tonumber(wWorstStr)
+local wUnrated = ARGV[21] == '1'              -- the tenant's plan cannot rate the call (its model is unpriced)
+local n = tonumber(ARGV[22])                  -- then n pairs: scope type, value
 local DEFAULT_WAIT_MS, MAX_WAITERS, W = 5000, 1000, 60000
 ${COMMON}
+${WALLET_LUA}
 local key = redis.call('HMGET', keyHash, 'id', 'revoked', 'lim', 'rpm', 'tpm', 'mw')
 if not key[1] or not key[3] then return {'status', 'key_unknown'} end
 if key[2] == '1' then return {'status', 'key_revoked'} end
@@ -165,7 +176,7 @@ end
 local fields = {'__v'}
 local scopes = {}
 for i = 1, n do
-  local s = {t = ARGV[18 + 2 * i], v = ARGV[19 + 2 * i]}
+  local s = {t = ARGV[21 + 2 * i], v = ARGV[22 + 2 * i]}
   if s.t == 'account' then
     fields[#fields + 1] = 'account|'
     s.own = #fields
@@ -228,7 +239,7 @@ if final then
   local woke = redis.call('LPOP', P .. 'bk:' .. ticket)
   if woke == 'ok' then return {'status', 'ok', 'remaining', remaining(), 'handed_off', 1, 'entries', entry_list()} end
   local w = hash(P .. 'bw:' .. ticket)
-  if w then drop_waiter(P, ticket, waiter_rules(P, w)) end
+  if w then drop_waiter(P, ticket, waiter_rules(P, w), w.wt) end
 end
 
 if unpriced and #hard > 0 then
@@ -254,6 +265,29 @@ for _, e in ipairs(hard) do
   if why and not blocked then blocked, blockedWhy = e, why end
 end
 
+-- A prepaid tenant (one that ever received a grant) needs live credit for the call's rated worst
+-- case: refused at once when its settled balance cannot cover it, waiting when holds in flight
+-- leave too little available; the hold is made below with the budgets' (docs/billing.md §5).
+local wl, wst, walletWhy
+if wTenant ~= '' then
+  local idx = redis.call('HMGET', P .. 'wallets', '__v', wTenant)
+  if not idx[1] then return {'status', 'wallets_unknown'} end
+  if idx[2] then
+    wl = wallet_entry(P, wTenant)
+    if redis.call('HEXISTS', wl.w, '__v') == 0 then return {'status', 'wallet_unknown'} end
+    if wUnrated then return {'status', 'wallet_unpriced'} end
+    wallet_sweep(wl, now)
+    wst = wallet_read(wl, now)
+    walletWhy = wallet_standing(wst, wWorst)
+    if walletWhy and probe then return {'status', 'tighten', 'reason', walletWhy} end
+  end
+end
+local function wallet_denial(why)
+  return {'status', 'insufficient_credits', 'reason', why, 'settled', wst.settled, 'reserved', wst.reserved,
+    'required', wWorst}
+end
+if walletWhy == 'balance' then return wallet_denial(walletWhy) end
+
 local function count_rates()
   if rpm > 0 then
     redis.call('INCR', rpmKey)
@@ -265,11 +299,15 @@ local function count_rates()
   end
 end
 
-if blocked then
-  local spent, reserved = counters(blocked)
+if blocked or walletWhy then
+  local spent, reserved = 0, 0
+  if blocked then spent, reserved = counters(blocked) end
   local waitMs = waitArg
   if waitMs < 0 then waitMs = tonumber(key[6] or '') or DEFAULT_WAIT_MS end
-  if final or waitMs <= 0 or redis.call('ZCARD', blocked.bq) >= MAX_WAITERS then
+  local full = (blocked and redis.call('ZCARD', blocked.bq) >= MAX_WAITERS)
+    or (walletWhy and redis.call('ZCARD', wl.wq) >= MAX_WAITERS)
+  if final or waitMs <= 0 or full then
+    if not blocked then return wallet_denial(walletWhy) end
     local reply = {'status', 'denied', 'reason', blockedWhy, 'spent', spent, 'reserved', reserved,
       'throttle', blocked.throttle}
     for _, x in ipairs(describe(blocked)) do reply[#reply + 1] = x end
@@ -282,6 +320,10 @@ if blocked then
     for _, x in ipairs({'i' .. i, e.id, 'p' .. i, e.pk, 'm' .. i, e.member, 'c' .. i, e.cap, 't' .. i, e.throttle,
       'l' .. i, e.life}) do record[#record + 1] = x end
   end
+  -- The wallet, when it applies: a settle hands off a hold on it too (wt: tenant, ww: its hold).
+  if wl then
+    for _, x in ipairs({'wt', wTenant, 'ww', wWorstStr}) do record[#record + 1] = x end
+  end
   redis.call('HSET', bw, unpack(record))
   local life = math.ceil(waitMs / 1000) + 60
   redis.call('EXPIRE', bw, life)
@@ -289,25 +331,40 @@ if blocked then
     redis.call('ZADD', e.bq, now, ticket)
     redis.call('EXPIRE', e.bq, life)
   end
+  if wl then
+    redis.call('ZADD', wl.wq, now, ticket)
+    redis.call('EXPIRE', wl.wq, life)
+  end
   count_rates()
-  local reply = {'status', 'wait', 'wait_ms', waitMs, 'reason', blockedWhy, 'spent', spent, 'reserved', reserved,
-    'throttle', blocked.throttle, 'entries', entry_list()}
-  for _, x in ipairs(describe(blocked)) do reply[#reply + 1] = x end
+  local reply = {'status', 'wait', 'wait_ms', waitMs, 'reason', blockedWhy or walletWhy, 'spent', spent,
+    'reserved', reserved, 'entries', entry_list()}
+  if wl then for _, x in ipairs({'wallet_held', wWorst}) do reply[#reply + 1] = x end end
+  if blocked then
+    for _, x in ipairs({'throttle', blocked.throttle}) do reply[#reply + 1] = x end
+    for _, x in ipairs(describe(blocked)) do reply[#reply + 1] = x end
+  end
   return reply
 end
 
 -- Hold the worst case on every hard rule at once. Member: "<ticket>|<amount>|<member>".
 for _, e in ipairs(hard) do hold(e, ticket, worstStr, now + holdMs) end
 if not final then count_rates() end
-return {'status', 'ok', 'remaining', remaining(), 'entries', entry_list()}
+local reply = {'status', 'ok', 'remaining', remaining(), 'entries', entry_list()}
+if wl then
+  wallet_hold(wl, wst, ticket, wWorstStr, now + holdMs)
+  for _, x in ipairs({'wallet_held', wWorst, 'wallet_available', wst.settled - wst.reserved}) do reply[#reply + 1] = x end
+end
+return reply
 `,
-  sha1: "75be71376e1e3a76d23fce1cf67b5224dd56cda0",
+  sha1: "da1a8f63b11b3db0f60cf64cc60b115fa146d712",
 };
 
 /**
  * SETTLE: drop the hold, add the actual cost on every rule, return the thresholds crossed for the
- * first time this period — then hand the room the hold leaves to the calls waiting on those rules,
- * oldest first. Idempotent per reservation id.
+ * first time this period; rate the call under its tenant's plan and debit a prepaid tenant's
+ * wallet (returning the wallet thresholds the debit crossed and a top-up request); then hand the
+ * room the holds leave to the calls waiting on those rules and that wallet, oldest first.
+ * Idempotent per reservation id.
  */
 export const SETTLE_SCRIPT: LuaScript = {
   name: "settle",
@@ -321,18 +378,27 @@ local markLife = ARGV[4]            -- seconds the settled marker lives
 local tokenDelta = tonumber(ARGV[5])  -- actual tokens − estimated
 local P = ARGV[6]                   -- the account's key prefix
 local now = tonumber(ARGV[7])       -- the Worker's clock, ms
-local n = tonumber(ARGV[8])         -- then per rule: id, member, period key, mode, alerts, counter lifetime (s, "0" = forever)
+local wTenant = ARGV[8]             -- the prepaid tenant whose wallet is debited ('' = none)
+local wHeldStr = ARGV[9]            -- exactly what admit held on that wallet ('' = no hold)
+local program = ARGV[10]            -- the rating program (src/billing/rating.ts); '' = billed is the actual cost
+local rsKey = ARGV[11]              -- the rating state (src/billing/keys.ts)
+local rsLife = ARGV[12]             -- seconds the rating state lives
+local billField = ARGV[13]          -- the request id the bill is kept under for the record ('' = keep none)
+local billsLife = ARGV[14]          -- seconds the bills hash lives
+local planVersion = ARGV[15]        -- the plan the call was rated under
+local n = tonumber(ARGV[16])        -- then per rule: id, member, period key, mode, alerts, counter lifetime (s, "0" = forever)
 -- Per freed rule, waiters are looked at oldest first until LATER of them still do not fit (the
 -- ones that never will, or whose wait is over, are answered and leave: they do not count), and
 -- never more than SCAN in all, which bounds the script.
 local LATER, SCAN = 32, 1000
 ${COMMON}
+${WALLET_LUA}
 if not redis.call('SET', settledKey, '1', 'NX', 'EX', markLife) then return {'status', 'duplicate'} end
 if tokenDelta ~= 0 and redis.call('EXISTS', tpmKey) == 1 then redis.call('INCRBY', tpmKey, tokenDelta) end
 
 local crossed, freed = {}, {}
 for i = 0, n - 1 do
-  local o = 9 + i * 6
+  local o = 17 + i * 6
   local id, member, pk, mode, alerts, life = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5]
   local e = rule_entry(P, id, pk, member, 0, 0, life)
   -- An expired hold was already subtracted when it was swept: ZREM says whether it is ours to drop.
@@ -354,9 +420,44 @@ for i = 0, n - 1 do
   end
 end
 
--- Hand-off: the waiters of each freed rule, oldest first, get a hold as soon as every hard rule
--- they are under has room (and are told at once when one of them never will). Each is woken by a
--- push to its own list, which its Worker is blocked on (BLPOP): no polling.
+-- Billing (docs/billing.md §2, §5): the call's billed amount is the increment of its plan's period
+-- price, and a prepaid tenant's wallet gives up its hold and is debited that amount across its live
+-- grants in draw-down order; what they cannot cover is overage. The bill is kept for the record.
+local billed, overage, draws, walletEvents, topup = actual, 0, {}, {}, {}
+if program ~= '' then billed = rate_call(program, rsKey, actual, rsLife) end
+local wallets = {}
+if wTenant ~= '' then
+  local wl = wallet_entry(P, wTenant)
+  if redis.call('HEXISTS', wl.w, '__v') == 1 then
+    if wHeldStr ~= '' then wallet_release(wl, ticket, wHeldStr) end
+    wallet_sweep(wl, now)
+    local st = wallet_read(wl, now)
+    local before = st.settled
+    draws, overage = wallet_debit(wl, st, billed)
+    walletEvents, topup = wallet_crossings(wl, st, before)
+    wallets[wTenant] = {e = wl, st = st}
+    if wHeldStr ~= '' then freed[#freed + 1] = {bq = wl.wq} end
+  else
+    overage = billed
+  end
+end
+if billField ~= '' then
+  redis.call('HSET', P .. 'bills', billField, int(billed) .. '|' .. int(overage) .. '|' .. planVersion .. '|' .. table.concat(draws, ','))
+  redis.call('EXPIRE', P .. 'bills', billsLife)
+end
+-- A waiter's wallet, read once per settle (holds made here update it).
+local function wallet_of(tenant)
+  if not wallets[tenant] then
+    local e = wallet_entry(P, tenant)
+    wallet_sweep(e, now)
+    wallets[tenant] = {e = e, st = wallet_read(e, now)}
+  end
+  return wallets[tenant]
+end
+
+-- Hand-off: the waiters of each freed rule and wallet, oldest first, get a hold as soon as every
+-- hard rule and the wallet they are under have room (and are told at once when one of them never
+-- will). Each is woken by a push to its own list, which its Worker is blocked on (BLPOP): no polling.
 local handed = 0
 local function wake(t, what)
   local bk = P .. 'bk:' .. t
@@ -387,23 +488,31 @@ for _, q in ipairs(freed) do
           if why then verdict = 'later' end
         end
       end
+      local ww
+      if verdict ~= 'expired' and verdict ~= 'denied' and w.wt then
+        ww = wallet_of(w.wt)
+        local why = wallet_standing(ww.st, tonumber(w.ww))
+        if why == 'balance' then verdict = 'denied' elseif why then verdict = 'later' end
+      end
       if verdict == 'fits' then
         for _, e in ipairs(rules) do hold(e, t, w.worst, now + tonumber(w.hold_ms)) end
-        drop_waiter(P, t, rules)
+        if ww then wallet_hold(ww.e, ww.st, t, w.ww, now + tonumber(w.hold_ms)) end
+        drop_waiter(P, t, rules, w.wt)
         wake(t, 'ok')
         handed = handed + 1
       elseif verdict == 'later' then
         later = later + 1
       else
-        drop_waiter(P, t, rules)
+        drop_waiter(P, t, rules, w.wt)
         wake(t, verdict)
       end
     end
   end
 end
-return {'status', 'ok', 'handed_off', handed, 'crossed', crossed}
+return {'status', 'ok', 'handed_off', handed, 'crossed', crossed, 'billed', billed, 'overage', overage,
+  'draws', draws, 'wallet_events', walletEvents, 'topup', topup}
 `,
-  sha1: "0ff55851d5dc5c61be52191533ebacf968d2787d",
+  sha1: "4fd122588052b420f080b9e00d5ca87ef14335a8",
 };
 
 /** STATUS: exact spent and reserved of rules for the APIs (expired holds swept first). */
@@ -428,7 +537,7 @@ for i = 0, n - 1 do
 end
 return out
 `,
-  sha1: "e3640c911b7a6ef20d0f672e022a14383f5d6f1c",
+  sha1: "29f0213654821bdc6079f3910a6722c9242f4d08",
 };
 
 /** RULES_LOAD: rebuild an account's rules hash from Postgres (after a miss). */

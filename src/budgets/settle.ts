@@ -3,16 +3,22 @@
  * hold, adds its actual cost on every rule it was counted under, returns each alert threshold
  * crossed for the first time this period — and hands the room it frees to the calls waiting on
  * those rules (src/budgets/admit.ts). Idempotent per reservation: a retried settle is a no-op.
+ *
+ * In the same script: the call is rated under its tenant's plan (the increment of the period price,
+ * src/billing/rating.ts) and a prepaid tenant's wallet is debited; the bill is kept in Redis for the
+ * record flush (src/records/record.ts), and the wallet thresholds the debit crossed come back.
  */
 import { runScript, type ScriptRedis } from "../lib/redis";
 import { lifetimeSeconds, type Reservation } from "./admit";
 import { budgetKeys } from "./keys";
 import { COUNTER_GRACE_SECONDS, type Period } from "./periods";
-import { list, named, num, str } from "./replies";
+import { big, list, named, num, str } from "./replies";
 import type { Mode, ScopeType } from "./rules";
 import { SETTLE_SCRIPT } from "./scripts";
 
 const SETTLED_MARK_TTL_SECONDS = COUNTER_GRACE_SECONDS;
+/** Bills wait this long for the record flush that reads them (it runs within a second; the cron every 5 minutes). */
+export const BILLS_LIFETIME_SECONDS = 7 * 86_400;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 export interface Crossing {
@@ -34,6 +40,38 @@ export interface Crossing {
   at: number;
 }
 
+/** How the settle rates the call (src/billing/rating.ts) and keeps its bill. */
+export interface SettleBilling {
+  /** The rating program (ratingProgram); "": billed = the actual cost. */
+  program: string;
+  /** The tenant's rating state for the call's period and plan (src/billing/keys.ts). */
+  stateKey: string;
+  /** When the rating state may go, unix seconds by the admitting Worker's clock. */
+  stateExpireAt: number;
+  planVersion: string;
+}
+
+export interface WalletEvent {
+  kind: "dropped" | "depleted";
+  thresholdNano: bigint;
+  balanceNano: bigint;
+}
+
+export interface TopUpRequest {
+  /** The wallet's crossing sequence: with the tenant, the top-up's idempotency key. */
+  seq: number;
+  amountNano: bigint;
+  thresholdNano: bigint;
+  balanceNano: bigint;
+}
+
+export interface Bill {
+  billedNano: bigint;
+  /** What the wallet's grants could not cover (the balance went below zero by it). */
+  overageNano: bigint;
+  draws: { grantId: string; nano: bigint }[];
+}
+
 export interface SettleInput {
   reservation: Reservation;
   /**
@@ -47,6 +85,8 @@ export interface SettleInput {
   /** The call's actual tokens (input + output), to correct the tokens-per-minute window. */
   actualTokens: number;
   now: number;
+  /** Rate the call and keep its bill for the record (a tenant with a plan, or a prepaid one). */
+  billing?: SettleBilling;
 }
 
 export interface SettleResult {
@@ -54,15 +94,29 @@ export interface SettleResult {
   duplicate: boolean;
   /** Waiting calls this settle admitted with the room it freed. */
   handedOff: number;
+  /** The call's bill, when it was rated or debited; null: billed = cost, nothing kept. */
+  bill: Bill | null;
+  /** The wallet thresholds this debit crossed downward (each once per crossing). */
+  walletEvents: WalletEvent[];
+  topUp: TopUpRequest | null;
 }
+
+const NOTHING: Omit<SettleResult, "duplicate"> = {
+  crossed: [],
+  handedOff: 0,
+  bill: null,
+  walletEvents: [],
+  topUp: null,
+};
 
 export async function settle(redis: ScriptRedis, input: SettleInput): Promise<SettleResult> {
   const r = input.reservation;
   const actual = BigInt(input.actualCostNano);
   if (actual < 0n || actual > MAX_SAFE) throw new RangeError(`actual cost ${actual} nano-USD is out of range`);
   const tokenDelta = Math.round(input.actualTokens) - r.estimatedTokens;
-  // Nothing to count: no rule applied and the token window needs no correction.
-  if (r.rules.length === 0 && tokenDelta === 0) return { crossed: [], duplicate: false, handedOff: 0 };
+  const billing = input.billing;
+  // Nothing to count: no rule applied, the token window needs no correction, nothing to rate or debit.
+  if (r.rules.length === 0 && tokenDelta === 0 && !billing && !r.wallet) return { ...NOTHING, duplicate: false };
   const args: string[] = [
     r.id,
     r.amountNano,
@@ -71,6 +125,14 @@ export async function settle(redis: ScriptRedis, input: SettleInput): Promise<Se
     String(tokenDelta),
     budgetKeys.prefix(r.accountId),
     String(input.now),
+    r.wallet?.tenant ?? "",
+    r.wallet?.heldNano ?? "",
+    billing?.program ?? "",
+    billing?.stateKey ?? "",
+    billing ? String(lifetimeSeconds(billing.stateExpireAt, input.now)) : "0",
+    billing || r.wallet ? input.requestId : "",
+    String(BILLS_LIFETIME_SECONDS),
+    billing?.planVersion ?? "",
     String(r.rules.length),
   ];
   for (const e of r.rules) {
@@ -80,7 +142,7 @@ export async function settle(redis: ScriptRedis, input: SettleInput): Promise<Se
   const reply = named(
     await runScript(redis, SETTLE_SCRIPT, [budgetKeys.settled(r.accountId, r.id), r.tpmWindowKey], args),
   );
-  if (str(reply, "status") === "duplicate") return { crossed: [], duplicate: true, handedOff: 0 };
+  if (str(reply, "status") === "duplicate") return { ...NOTHING, duplicate: true };
   const crossed: Crossing[] = [];
   for (const c of list(reply, "crossed")) {
     const budgetId = str(c, "rule");
@@ -105,5 +167,28 @@ export async function settle(redis: ScriptRedis, input: SettleInput): Promise<Se
       at: input.now,
     });
   }
-  return { crossed, duplicate: false, handedOff: num(reply, "handed_off") };
+  const draws = (Array.isArray(reply.draws) ? (reply.draws as string[]) : []).map((d) => {
+    const at = String(d).lastIndexOf(":");
+    return { grantId: String(d).slice(0, at), nano: BigInt(String(d).slice(at + 1)) };
+  });
+  const topUp = named(reply.topup);
+  return {
+    crossed,
+    duplicate: false,
+    handedOff: num(reply, "handed_off"),
+    bill: billing || r.wallet ? { billedNano: big(reply, "billed"), overageNano: big(reply, "overage"), draws } : null,
+    walletEvents: list(reply, "wallet_events").map((e) => ({
+      kind: str(e, "kind") as WalletEvent["kind"],
+      thresholdNano: big(e, "threshold"),
+      balanceNano: big(e, "balance"),
+    })),
+    topUp: topUp.seq
+      ? {
+          seq: num(topUp, "seq"),
+          amountNano: big(topUp, "amount"),
+          thresholdNano: big(topUp, "threshold"),
+          balanceNano: big(topUp, "balance"),
+        }
+      : null,
+  };
 }

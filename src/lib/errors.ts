@@ -7,6 +7,7 @@ import type { WireFormat } from "../providers";
 export type ErrorKind =
   | "authentication"
   | "budget_exceeded"
+  | "insufficient_credits"
   | "unpriced_model"
   | "rate_limited"
   | "invalid_request"
@@ -20,6 +21,7 @@ export type ErrorKind =
 const STATUS: Record<ErrorKind, number> = {
   authentication: 401,
   budget_exceeded: 402,
+  insufficient_credits: 402,
   unpriced_model: 402,
   rate_limited: 429,
   invalid_request: 400,
@@ -35,6 +37,7 @@ const STATUS: Record<ErrorKind, number> = {
 const OPENAI_TYPE: Record<ErrorKind, [type: string, code: string]> = {
   authentication: ["invalid_request_error", "invalid_api_key"],
   budget_exceeded: ["budget_exceeded", "budget_exceeded"],
+  insufficient_credits: ["insufficient_credits", "insufficient_credits"],
   unpriced_model: ["unpriced_model", "unpriced_model"],
   rate_limited: ["rate_limit_exceeded", "rate_limit_exceeded"],
   invalid_request: ["invalid_request_error", "invalid_request"],
@@ -49,6 +52,7 @@ const OPENAI_TYPE: Record<ErrorKind, [type: string, code: string]> = {
 const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
   authentication: "authentication_error",
   budget_exceeded: "budget_exceeded",
+  insufficient_credits: "insufficient_credits",
   unpriced_model: "unpriced_model",
   rate_limited: "rate_limit_error",
   invalid_request: "invalid_request_error",
