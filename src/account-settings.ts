@@ -1,8 +1,8 @@
 /**
  * What the hot path needs to know about an account besides its budgets: stored provider
  * credentials (sealed), custom OpenAI/Anthropic-compatible providers, negotiated prices, its
- * price for models nothing else can price, its own OpenTelemetry collector, and its routes
- * (src/routing/README.md).
+ * price for models nothing else can price, its own OpenTelemetry collector,, its routes
+ * (src/routing/README.md) and its billing plans (src/billing/settings.ts).
  * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
  * cached per isolate for a few seconds.
  */
@@ -10,6 +10,7 @@ import { eq } from "drizzle-orm";
 import { accounts, priceOverrides, providerConfigs } from "../schema";
 import { routes as routeTable } from "../schema/routing";
 import { telemetryExporters } from "../schema/trust";
+import { type BillingSettings, loadBillingSettings } from "./billing/settings";
 import type { Db } from "./lib/db";
 import type { AccountPriceOverride, AccountRates } from "./pricing";
 import type { RouteConfig, RouteDefaults, RouteSetting } from "./routing/types";
@@ -52,15 +53,18 @@ export interface AccountSettings {
   routes?: Record<string, RouteSetting>;
   /** Which route each key / feature defaults to (from the routes' defaultFor); with `routes`. */
   routeDefaults?: RouteDefaults;
+  /** Plans and the invoice zone (src/billing/settings.ts); absent in settings cached before billing existed. */
+  billing?: BillingSettings;
 }
 
 export async function loadAccountSettings(db: Db, accountId: string): Promise<AccountSettings> {
-  const [providers, prices, [account], [telemetry], routeRows] = await Promise.all([
+  const [providers, prices, [account], [telemetry], routeRows, billing] = await Promise.all([
     db.select().from(providerConfigs).where(eq(providerConfigs.accountId, accountId)),
     db.select().from(priceOverrides).where(eq(priceOverrides.accountId, accountId)),
     db.select({ unpricedFallback: accounts.unpricedFallback }).from(accounts).where(eq(accounts.id, accountId)),
     db.select().from(telemetryExporters).where(eq(telemetryExporters.accountId, accountId)),
     db.select().from(routeTable).where(eq(routeTable.accountId, accountId)),
+    loadBillingSettings(db, accountId),
   ]);
   const settings: AccountSettings = {
     accountId,
@@ -75,6 +79,7 @@ export async function loadAccountSettings(db: Db, accountId: string): Promise<Ac
           },
         }
       : {}),
+    billing,
   };
   for (const p of providers) {
     settings.providers[p.provider] = {

@@ -12,6 +12,7 @@ export type ErrorKind =
   | "rate_limited"
   | "invalid_request"
   | "not_found"
+  | "conflict"
   | "too_large"
   | "unavailable"
   | "upstream_unreachable"
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorKind, number> = {
   rate_limited: 429,
   invalid_request: 400,
   not_found: 404,
+  conflict: 409,
   too_large: 413,
   unavailable: 503,
   upstream_unreachable: 502,
@@ -42,6 +44,7 @@ const OPENAI_TYPE: Record<ErrorKind, [type: string, code: string]> = {
   rate_limited: ["rate_limit_exceeded", "rate_limit_exceeded"],
   invalid_request: ["invalid_request_error", "invalid_request"],
   not_found: ["invalid_request_error", "not_found"],
+  conflict: ["invalid_request_error", "conflict"],
   too_large: ["invalid_request_error", "request_too_large"],
   unavailable: ["server_error", "gateway_unavailable"],
   upstream_unreachable: ["server_error", "upstream_unreachable"],
@@ -57,6 +60,7 @@ const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
   rate_limited: "rate_limit_error",
   invalid_request: "invalid_request_error",
   not_found: "not_found_error",
+  conflict: "invalid_request_error",
   too_large: "request_too_large",
   unavailable: "api_error",
   upstream_unreachable: "api_error",

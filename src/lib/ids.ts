@@ -9,7 +9,7 @@ export function randomToken(length: number): string {
   return out;
 }
 
-export function newId(prefix: "acc" | "key" | "bud" | "alr" | "req" | "rec" | "anm"): string {
+export function newId(prefix: "acc" | "key" | "bud" | "alr" | "req" | "rec" | "anm" | "grt" | "pln" | "inv"): string {
   return `${prefix}_${randomToken(20)}`;
 }
 
