@@ -34,7 +34,8 @@ export const alertDeliveries = pgTable(
     channelId: text("channel_id"),
     /** The event this delivers (a budget crossing: one per rule, scope value, period, threshold). */
     eventId: text("event_id").notNull(),
-    /** budget.threshold_crossed, spend.anomaly, workflow.runaway, budget.forecast_exceeds_cap, reconciliation.difference_found */
+    /** budget.threshold_crossed, spend.anomaly, workflow.runaway, budget.forecast_exceeds_cap, reconciliation.difference_found,
+     *  wallet.balance_dropped, wallet.depleted, wallet.recovered, wallet.topup_requested */
     eventType: text("event_type").notNull().default("budget.threshold_crossed"),
     /** Budget events only. */
     budgetId: text("budget_id"),

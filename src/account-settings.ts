@@ -1,7 +1,7 @@
 /**
  * What the hot path needs to know about an account besides its budgets: stored provider
  * credentials (sealed), custom OpenAI/Anthropic-compatible providers, negotiated prices, its
- * price for models nothing else can price, its own OpenTelemetry collector,, its routes
+ * price for models nothing else can price, its own OpenTelemetry collector, its routes
  * (src/routing/README.md) and its billing plans (src/billing/settings.ts).
  * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
  * cached per isolate for a few seconds.

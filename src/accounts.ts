@@ -1,10 +1,11 @@
 /**
- * Accounts: creating one (with its empty budget rules and settings already in Redis, so no call has
- * to read Postgres) and the lookup every /accounts/{account}/… operation starts with.
+ * Accounts: creating one (with its empty budget rules, settings and index of prepaid tenants
+ * already in Redis, so no call has to read Postgres) and the lookup every /accounts/{account}/… operation starts with.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { asc, eq } from "drizzle-orm";
 import { accounts } from "../schema";
+import { loadWalletIndex } from "./billing/store";
 import { writeRulesToRedis } from "./budgets";
 import { nowMs } from "./lib/clock";
 import type { Db } from "./lib/db";
@@ -26,7 +27,11 @@ export async function createAccount(redis: Redis, db: Db, name: string): Promise
     .insert(accounts)
     .values({ id: newId("acc"), name })
     .returning();
-  await Promise.all([writeRulesToRedis(redis, row!.id, [], nowMs()), refreshAccountSettings(redis, db, row!.id)]);
+  await Promise.all([
+    writeRulesToRedis(redis, row!.id, [], nowMs()),
+    refreshAccountSettings(redis, db, row!.id),
+    loadWalletIndex(redis, db, row!.id, nowMs()),
+  ]);
   return row!;
 }
 

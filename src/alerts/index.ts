@@ -3,8 +3,9 @@
  * value, period and threshold — the settle script guarantees that). Every alert channel of the
  * account gets every crossing: a webhook signed with HMAC-SHA256 (sign.ts), or an email through
  * an HTTP email API (Resend-compatible: EMAIL_API_URL, EMAIL_API_KEY, EMAIL_FROM).
- * The cron job's events (spend anomalies, forecasts, reconciliation differences) go through the
- * same channels with deliverEvents; whoever emits an event makes sure it fires once.
+ * The cron job's events (spend anomalies, forecasts, reconciliation differences) and wallet events
+ * (low balance, depletion, top-up requests: src/billing/events.ts) go through the same channels with
+ * deliverEvents; whoever emits an event makes sure it fires once.
  *
  * Runs inside waitUntil, so it is bounded: at most MAX_ATTEMPTS attempts per delivery, each with
  * an ATTEMPT_TIMEOUT_MS timeout, exponential backoff between them (0.5 s, 1 s, 2 s): under 20 s in

@@ -10,12 +10,12 @@
 import { and, eq, sql } from "drizzle-orm";
 import { creditGrants, tenantBilling } from "../../schema/billing";
 import { budgetKeys } from "../budgets/keys";
+import { list, named, str } from "../budgets/replies";
 import { MAX_CAP_NANO } from "../budgets/rules";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { runScript, type ScriptRedis } from "../lib/redis";
-import { list, named, str } from "../budgets/replies";
 import { grantField } from "./keys";
 import { WALLET_CREDIT_SCRIPT } from "./scripts";
 import { grantKey, loadWallet } from "./store";

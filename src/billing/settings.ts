@@ -4,7 +4,7 @@
  * one JSON value in Redis, cached per isolate for seconds), so rating costs no round trip; a plan
  * change reaches every isolate within that cache's lifetime.
  */
-import { eq, isNotNull, and } from "drizzle-orm";
+import { and, eq, isNotNull } from "drizzle-orm";
 import { accountBilling, billingPlans, tenantBilling } from "../../schema/billing";
 import type { Db } from "../lib/db";
 import { AT_COST, type Plan } from "./plan";

@@ -7,13 +7,13 @@
  */
 import { and, eq } from "drizzle-orm";
 import { creditGrants, tenantBilling } from "../../schema/billing";
+import { budgetKeys } from "../budgets/keys";
 import { RULES_LOAD_SCRIPT } from "../budgets/scripts";
 import type { Db } from "../lib/db";
 import { runScript, type ScriptRedis } from "../lib/redis";
 import { flushRecords } from "../records/record";
 import { billingKeys, grantField } from "./keys";
 import { WALLET_LOAD_SCRIPT } from "./scripts";
-import { budgetKeys } from "../budgets/keys";
 
 /** An account's prepaid tenants (every tenant that ever received a grant), in Redis. */
 export async function loadWalletIndex(redis: ScriptRedis, db: Db, accountId: string, now: number): Promise<void> {

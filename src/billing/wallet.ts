@@ -42,7 +42,15 @@ export async function walletStatus(
 ): Promise<WalletStatus> {
   const grants = await listGrants(stores.db, accountId, tenant);
   if (grants.length === 0) {
-    return { prepaid: false, settledNano: 0n, reservedNano: 0n, availableNano: 0n, debtNano: 0n, expiredNano: 0n, grants: [] };
+    return {
+      prepaid: false,
+      settledNano: 0n,
+      reservedNano: 0n,
+      availableNano: 0n,
+      debtNano: 0n,
+      expiredNano: 0n,
+      grants: [],
+    };
   }
   const read = async () =>
     named(await runScript(stores.redis, WALLET_STATUS_SCRIPT, [], [budgetKeys.prefix(accountId), tenant, String(now)]));

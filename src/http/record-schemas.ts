@@ -32,6 +32,22 @@ export const CostRecordJson = z
     reasoningTokens: z.number().int().openapi({ description: "The part of outputTokens spent reasoning" }),
     webSearchRequests: z.number().int(),
     costUsd: z.string().openapi({ example: "0.001046" }),
+    billedUsd: z.string().nullable().openapi({
+      example: "0.001255",
+      description: "What the tenant is billed under its plan (our cost until a plan is set); null: not rated",
+    }),
+    overageUsd: z
+      .string()
+      .nullable()
+      .openapi({ description: "The part of billedUsd the tenant's credit could not cover" }),
+    walletDraws: z
+      .record(z.string(), z.string())
+      .nullable()
+      .openapi({ description: "Grant id → USD drawn from it by this call" }),
+    planVersion: z
+      .string()
+      .nullable()
+      .openapi({ description: "The plan version the call was rated under; null: at our cost" }),
     providerReportedCostUsd: z.string().nullable(),
     priced: z.boolean(),
     pricedBy: z
@@ -92,6 +108,12 @@ export function recordToJson(r: typeof requestRecords.$inferSelect): z.infer<typ
     reasoningTokens: r.reasoningTokens,
     webSearchRequests: r.webSearchRequests,
     costUsd: nanoToUsd(r.costNano),
+    billedUsd: r.billedNano === null ? null : nanoToUsd(r.billedNano),
+    overageUsd: r.overageNano === null ? null : nanoToUsd(r.overageNano),
+    walletDraws: r.walletDraws
+      ? Object.fromEntries(Object.entries(r.walletDraws).map(([g, n]) => [g, nanoToUsd(BigInt(n))]))
+      : null,
+    planVersion: r.planVersion,
     providerReportedCostUsd: r.providerReportedCostNano === null ? null : nanoToUsd(r.providerReportedCostNano),
     priced: r.priced,
     pricedBy: (r.pricedBy ?? null) as "catalog" | "account" | "fallback" | null,

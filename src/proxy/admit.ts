@@ -4,7 +4,9 @@
  * scope that applies — or refuses, naming the scope. Redis unreachable: FAIL_MODE decides.
  */
 import type { UnpricedFallback } from "../account-settings";
-import { admissionError, admit, budgetHeaders, MAX_WAIT_LIMIT_MS, type Reservation } from "../budgets";
+import { type CallBilling, walletCheck } from "../billing/call";
+import type { CallAmounts } from "../billing/rating";
+import { type AdmitDeps, admissionError, admit, budgetHeaders, MAX_WAIT_LIMIT_MS, type Reservation } from "../budgets";
 import type { Config } from "../config";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
@@ -39,6 +41,8 @@ export interface WorstCase {
   estimatedTokens: number;
   /** Nothing can price the model (no catalog entry, no account rate, no fallback price). */
   unpriced: boolean;
+  /** The usage shapes the worst case was taken over, each with our cost of it (0 when unpriced): what a plan rates. */
+  shapes: CallAmounts[];
 }
 
 /**
@@ -56,8 +60,8 @@ export function worstCase(
   countedInputTokens?: number,
 ): WorstCase {
   const model = request.facts.model;
-  if (!request.metered) return { worstCaseNano: 0n, estimatedTokens: 0, unpriced: false };
-  if (!model) return { worstCaseNano: 0n, estimatedTokens: 0, unpriced: true };
+  if (!request.metered) return { worstCaseNano: 0n, estimatedTokens: 0, unpriced: false, shapes: [] };
+  if (!model) return { worstCaseNano: 0n, estimatedTokens: 0, unpriced: true, shapes: [] };
   const lookup = lookupModel(upstream.id, model, at);
   const outputTokens =
     request.facts.maxOutputTokens ?? lookup?.maxOutputTokens ?? lookup?.contextWindow ?? FALLBACK_MAX_OUTPUT_TOKENS;
@@ -69,15 +73,17 @@ export function worstCase(
       : request.facts.estimatedInputTokens;
   const input = countedInputTokens === undefined ? bound : Math.min(bound, countedInputTokens);
   let worst = -1;
+  const shapes: CallAmounts[] = [];
   // The same input may be billed as plain input or as a (pricier) cache write: take the dearest.
   for (const bucket of ["inputTokens", "cacheWriteTokens", "cacheWrite1hTokens"] as const) {
     const usage = { ...emptyUsage(), [bucket]: input, outputTokens };
     const price = priceUsage({ provider: upstream.id, model, usage, at, ...pricing });
     if (price.priced && price.costNano > worst) worst = price.costNano;
+    shapes.push({ usage, costNano: price.priced ? BigInt(price.costNano) : 0n });
   }
   const estimatedTokens = input + outputTokens;
-  if (worst < 0) return { worstCaseNano: 0n, estimatedTokens, unpriced: true };
-  return { worstCaseNano: BigInt(worst), estimatedTokens, unpriced: false };
+  if (worst < 0) return { worstCaseNano: 0n, estimatedTokens, unpriced: true, shapes };
+  return { worstCaseNano: BigInt(worst), estimatedTokens, unpriced: false, shapes };
 }
 
 /** x-tollgate-max-wait-ms: how long this call may wait for budget holds in flight (0 = never). */
@@ -136,6 +142,10 @@ export async function admitCall(p: {
   /** The provider's exact input count (see countInputTokens); asked only when the bound matters. */
   countInputTokens?: () => Promise<number | null>;
   lazyDb: () => Db;
+  /** The call's tenant and plan (src/billing/call.ts); null: no tenant, no wallet to check. */
+  billing: CallBilling | null;
+  /** Rebuilds a wallet Redis lost (src/billing/store.ts walletLoader). */
+  loadWallet?: AdmitDeps["loadWallet"];
   now: number;
 }): Promise<Admission> {
   const pricing = { overrides: p.overrides, ...(p.unpricedFallback ? { unpricedFallback: p.unpricedFallback } : {}) };
@@ -163,8 +173,10 @@ export async function admitCall(p: {
           ...(w.unpriced && p.request.facts.model !== null
             ? { unpriced: { provider: p.upstream.id, model: p.request.facts.model } }
             : {}),
+          // A metered call's tenant may be prepaid: the script checks its wallet in the same call.
+          ...(p.billing && p.request.metered ? { wallet: walletCheck(p.billing, w.shapes, w.unpriced) } : {}),
         },
-        { db: p.lazyDb },
+        { db: p.lazyDb, ...(p.loadWallet ? { loadWallet: p.loadWallet } : {}) },
       ),
       // A waiting call may hold its one blocking pop for the whole wait.
       REDIS_TIMEOUT_MS + (p.maxWaitMs ?? MAX_WAIT_LIMIT_MS),

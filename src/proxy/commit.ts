@@ -15,7 +15,8 @@
  * request's waitUntil runs, and the sender's send is part of its admit, so nothing is dropped
  * when the queuing request ends.
  */
-import { alertConfig, deliverAlerts } from "../alerts";
+import { alertConfig, alertEvent, deliverEvents } from "../alerts";
+import { recordTopUpSeq, settleEvents } from "../billing/events";
 import { type SettleInput, settle } from "../budgets";
 import type { Config, Env } from "../config";
 import type { Db } from "../lib/db";
@@ -60,12 +61,22 @@ export function sendCommits(commits: Commit[], deps: CommitDeps): Promise<void> 
   const tasks: Promise<unknown>[] = [];
   for (const c of commits) {
     if (c.settle) {
+      const input = c.settle;
       tasks.push(
-        settle(deps.rest, c.settle).then(({ crossed }) =>
-          crossed.length
-            ? deliverAlerts(crossed, { db: deps.lazyDb, config: alertConfig(deps.config, deps.env) })
-            : undefined,
-        ),
+        settle(deps.rest, input).then(async (result) => {
+          // Budget crossings, and the wallet's (low balance, depletion, a top-up request).
+          const events = [...result.crossed.map(alertEvent), ...settleEvents(input, result)];
+          if (result.topUp && input.reservation.wallet) {
+            await recordTopUpSeq(
+              deps.lazyDb(),
+              input.reservation.accountId,
+              input.reservation.wallet.tenant,
+              result.topUp.seq,
+            );
+          }
+          if (events.length)
+            await deliverEvents(events, { db: deps.lazyDb, config: alertConfig(deps.config, deps.env) });
+        }),
       );
     }
     tasks.push(queueRecord(c.record, { db: deps.lazyDb, redis: deps.rest }));

@@ -6,6 +6,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { UnpricedFallback } from "../account-settings";
+import { type CallBilling, settleBilling } from "../billing/call";
 import type { Config, Env } from "../config";
 import { nowMs } from "../lib/clock";
 import type { Db } from "../lib/db";
@@ -33,6 +34,8 @@ export interface CallContext {
   overrides: readonly AccountPriceOverride[];
   /** The account's price for models nothing else can price. */
   unpricedFallback?: UnpricedFallback;
+  /** The tenant, plan and period the call is billed under (src/billing/call.ts); null: no tenant. */
+  billing: CallBilling | null;
   requestId: string;
   startedAt: number;
   /** A routed call's attempt (src/proxy/routed.ts). */
@@ -120,6 +123,8 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
     // 8–10 settle, record, alert: one group commit (src/proxy/commit.ts)
     const a = call.attribution;
     const reservation = call.admission.reservation;
+    // Rated under a plan, or debited from a prepaid tenant's wallet: the settle script bills it.
+    const billing = settleBilling(call.billing, Boolean(reservation?.wallet), usage, price.costNano);
     const record: CostRecord = {
       id: call.requestId,
       accountId: call.identity.accountId,
@@ -145,6 +150,9 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
       startedAt: new Date(call.startedAt),
       finishedAt: new Date(finishedAt),
       ...(call.routing ? { routing: recordRouting(call.routing) } : {}),
+      // Billed at our cost, unless the settle bills it (or, with Redis down, nothing could rate it).
+      billedNano: billing ? null : price.costNano,
+      billPending: billing !== null && reservation !== null,
     };
     const committed = commit(
       {
@@ -155,6 +163,7 @@ export async function finishCall(call: CallContext, deps: FinishDeps, outcome: O
               actualCostNano: price.costNano,
               actualTokens: usage ? totalInputTokens(usage) + totalOutputTokens(usage) : 0,
               now: finishedAt,
+              ...(billing ? { billing } : {}),
             }
           : null,
         record,

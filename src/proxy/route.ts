@@ -8,6 +8,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { type Context, Hono } from "hono";
 import { priceOverridesOf } from "../account-settings";
+import { callBilling } from "../billing/call";
+import { walletLoader } from "../billing/store";
 import { type Config, ConfigError, type Env, loadConfig } from "../config";
 import { nowMs } from "../lib/clock";
 import { type Db, type DbSession, openDb } from "../lib/db";
@@ -114,6 +116,8 @@ async function proxy(
 
   // 2 attribute
   const attribution = readAttribution(req.headers, identity.environment);
+  // Who is billed, under which plan and period (from the cached settings: no round trip).
+  const billing = callBilling(identity.accountId, settings.billing, attribution.tenant, startedAt);
 
   // The request's facts (model, stream, max tokens): the only reason its body is read at all.
   const rest = new URL(req.url).pathname.slice(`/proxy/${providerId}`.length);
@@ -163,6 +167,9 @@ async function proxy(
     ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
     countInputTokens: () => countInputTokens(request, upstream, req.headers, presented.byok),
     lazyDb: deps.lazyDb,
+    billing,
+    // Only when Redis lost a wallet: the full client and Postgres, as for the budget rules.
+    loadWallet: (what, accountId, tenant) => walletLoader(cold.redis, deps.lazyDb, startedAt)(what, accountId, tenant),
     now: startedAt,
   });
 
@@ -182,6 +189,7 @@ async function proxy(
     admission,
     overrides,
     ...(settings.unpricedFallback ? { unpricedFallback: settings.unpricedFallback } : {}),
+    billing,
     requestId,
     startedAt,
   });

@@ -13,9 +13,15 @@
  *   - Redis unreachable: the record is inserted into Postgres directly (with retries).
  * Inserts are idempotent on (account, request id), so flushing twice is harmless.
  * Never the prompt, never the completion: nothing here can hold either.
+ *
+ * Billing: a call billed at our cost carries billed_nano = cost_nano from the start. A call rated
+ * under a plan or drawn from a wallet is billed by the settle script; its queued entry says so
+ * (`bill`: the account), and the flush puts the bill the script kept on the row before inserting it
+ * (src/billing/ledger.ts), in the statement that also advances the wallet ledger.
  */
 import { getTableColumns, sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
+import { applyBill, dropBills, readBills, withLedger } from "../billing/ledger";
 import type { Db } from "../lib/db";
 import { hashReply, type ScriptRedis } from "../lib/redis";
 import { redisKeys } from "../lib/redis-keys";
@@ -50,6 +56,12 @@ export interface CostRecord {
   ttftMs: number | null;
   startedAt: Date;
   finishedAt: Date;
+  /**
+   * What the tenant is billed: our cost when absent (no plan rates it); null with `billPending` (the
+   * settle script bills it, the flush writes it), or when the call could not be rated (Redis was down).
+   */
+  billedNano?: bigint | null;
+  billPending?: boolean;
   /** Routing (src/routing/README.md); absent on a call without a route. */
   routing?: RecordRouting;
 }
@@ -107,6 +119,7 @@ export function toRow(r: CostRecord): typeof requestRecords.$inferInsert {
     ttftMs: r.ttftMs,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    billedNano: r.billPending ? null : r.billedNano === undefined ? r.costNano : r.billedNano,
     route: r.routing?.route ?? null,
     attempt: r.routing?.attempt ?? null,
     attemptOf: r.routing?.attemptOf ?? null,
@@ -141,7 +154,9 @@ function queuedJson(row: typeof requestRecords.$inferInsert): string {
 
 async function insertQueued(db: Db, jsonRows: string[]): Promise<void> {
   await db.execute(
-    sql`insert into ${requestRecords} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::request_records, ${`[${jsonRows.join(",")}]`}::json) on conflict (account_id, id) do nothing`,
+    withLedger(
+      sql`insert into ${requestRecords} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::request_records, ${`[${jsonRows.join(",")}]`}::json) on conflict (account_id, id) do nothing`,
+    ),
   );
 }
 
@@ -174,8 +189,9 @@ export async function queueRecord(record: CostRecord, deps: RecordDeps): Promise
   let owner: unknown;
   try {
     // Issued together: one pipelined request to Upstash (with the settle, when the caller issues it too).
+    const bill = record.billPending ? ["bill", record.accountId, "rid", record.id] : [];
     [, owner] = await Promise.all([
-      deps.redis.exec(["XADD", redisKeys.recordQueue(), "*", "row", queuedJson(row)]),
+      deps.redis.exec(["XADD", redisKeys.recordQueue(), "*", "row", queuedJson(row), ...bill]),
       deps.redis.exec(["SET", redisKeys.recordFlushDue(), "1", "NX", "PX", delay]),
     ]);
   } catch (err) {
@@ -227,14 +243,24 @@ async function flushBatch(deps: Pick<RecordDeps, "db" | "redis">, max: number): 
     | null;
   if (!Array.isArray(entries) || entries.length === 0) return { entries: 0 };
   const ids: string[] = [];
-  const rows: string[] = [];
+  const rows: { json: string; billOf: { accountId: string; requestId: string } | null }[] = [];
   for (const [id, fields] of entries) {
-    const row = hashReply(fields)?.row;
+    const h = hashReply(fields);
     ids.push(id);
-    if (row) rows.push(row);
+    if (h?.row) rows.push({ json: h.row, billOf: h.bill && h.rid ? { accountId: h.bill, requestId: h.rid } : null });
   }
-  if (rows.length) await insertQueued(deps.db(), rows);
+  const billed = rows.flatMap((r) => (r.billOf ? [r.billOf] : []));
+  // A bill missing here (its settle failed, or has not run) leaves the record unrated (billed_nano null).
+  const bills = billed.length ? await readBills(deps.redis, billed) : new Map();
+  const json = rows.map((r) => {
+    const bill = r.billOf && bills.get(`${r.billOf.accountId}\n${r.billOf.requestId}`);
+    return bill ? applyBill(r.json, bill) : r.json;
+  });
+  if (json.length) await insertQueued(deps.db(), json);
   // Deleted only after the insert succeeded; a crash in between re-inserts, which is a no-op.
-  await deps.redis.exec(["XDEL", redisKeys.recordQueue(), ...ids]);
+  await Promise.all([
+    deps.redis.exec(["XDEL", redisKeys.recordQueue(), ...ids]),
+    billed.length ? dropBills(deps.redis, billed) : undefined,
+  ]);
   return { entries: entries.length };
 }

@@ -6,7 +6,8 @@
  */
 import { METRIC_COLUMNS, type UsageRowJson } from "./usage";
 
-function cell(value: unknown, text: boolean): string {
+/** One CSV cell (exported for other CSVs: invoices). */
+export function cell(value: unknown, text: boolean): string {
   if (value === null || value === undefined) return "";
   let s = String(value);
   if (text && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
