@@ -3,15 +3,17 @@
  * the daily usage totals and applies each account's retention (src/reports/maintenance.ts), then
  * watches spend for anomalies and runaway workflows (src/anomalies/) and hard budgets heading past
  * their caps (src/forecast/cron.ts), and fetches and reconciles the providers' cost reports for
- * accounts that stored an admin key (src/reconcile/cron.ts).
+ * accounts that stored an admin key (src/reconcile/cron.ts); it also finalizes last month's invoices
+ * once they can no longer change (src/billing/maintenance.ts).
  */
 import { alertConfig } from "./alerts";
 import { runAnomalyWatch } from "./anomalies";
+import { finalizeClosedPeriods } from "./billing/maintenance";
 import type { Env } from "./config";
 import { loadConfig, sealingSecret } from "./config";
 import { spentFromRedis } from "./forecast";
 import { runForecastAlerts } from "./forecast/cron";
-import { nowDate } from "./lib/clock";
+import { nowDate, nowMs } from "./lib/clock";
 import { openDb } from "./lib/db";
 import { redisClient } from "./lib/redis";
 import { runCostFetches } from "./reconcile/cron";
@@ -32,6 +34,7 @@ export async function scheduled(_event: ScheduledController, env: Env, ctx: Exec
     // Every job below stands alone: one failing does not keep the others from running.
     const alerts = { config: alertConfig(config, env) };
     const jobs: [string, () => Promise<unknown>][] = [
+      ["invoice finalization", () => finalizeClosedPeriods({ db: session.db, redis: deps.redis }, nowMs())],
       ["anomaly watch", () => runAnomalyWatch({ db: session.db, alerts }, now)],
       ["forecast", () => runForecastAlerts({ db: session.db, spentOf: spentFromRedis(deps.redis), alerts }, now)],
       [

@@ -17,6 +17,7 @@
 import { type AnyColumn, asc, eq, type SQL, sql } from "drizzle-orm";
 import { accounts, requestRecords } from "../../schema";
 import { reportState, usageDayTotals, usageRollups } from "../../schema/reports";
+import { billingAccounts, retentionFloor } from "../billing/maintenance";
 import { nowDate, nowMs } from "../lib/clock";
 import { queryRows, type ReportsDb } from "./db";
 import { BUCKETS, cacheSavingsSql, cacheSavingsUnknownSql } from "./metrics";
@@ -197,8 +198,13 @@ export async function runRetention(
     .select({ id: accounts.id, retentionDays: accounts.retentionDays })
     .from(accounts)
     .orderBy(asc(accounts.id));
+  // An account that bills its tenants keeps last month's records until its invoices are final.
+  const billing = new Map((await billingAccounts(db)).map((a) => [a.accountId, a.timeZone]));
   for (const account of list) {
-    const cutoff = retentionCutoff(now, account.retentionDays);
+    const zone = billing.get(account.id);
+    const floor = zone === undefined ? null : retentionFloor(zone, now);
+    const kept = retentionCutoff(now, account.retentionDays);
+    const cutoff = floor && floor < kept ? floor : kept;
     const entry = { accountId: account.id, cutoff, moved: 0, done: false };
     result.accounts.push(entry);
     while (batchesLeft > 0) {

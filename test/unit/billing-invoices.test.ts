@@ -10,12 +10,13 @@ import { eq } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accounts } from "../../schema";
-import { creditGrants, tenantBilling } from "../../schema/billing";
+import { billingPlans, creditGrants, tenantBilling } from "../../schema/billing";
 import { callBilling, settleBilling, walletCheck } from "../../src/billing/call";
 import { createGrant } from "../../src/billing/grants";
 import { draftInvoice, FINALIZE_AFTER_MS, finalizeInvoice, voidInvoice } from "../../src/billing/invoices";
 import type { PlanDefinition } from "../../src/billing/plan";
-import { createPlan, setAccountBilling, setTenantPlan } from "../../src/billing/plans";
+import { createPlan, replacePlan, setAccountBilling, setTenantPlan } from "../../src/billing/plans";
+import { reratePeriod } from "../../src/billing/rerate";
 import { loadBillingSettings } from "../../src/billing/settings";
 import { walletLoader } from "../../src/billing/store";
 import { walletStatus } from "../../src/billing/wallet";
@@ -217,6 +218,35 @@ describe("Σ billed records = invoice subtotal, to the nano-USD", () => {
     await finalizeInvoice({ db: p.db, redis: t.redis }, f.accountId, "acme", PERIOD, after);
     const w = await walletStatus({ db: p.db, redis: t.redis }, f.accountId, "acme", after);
     expect(w).toMatchObject({ settledNano: 0n, debtNano: 0n });
+  });
+});
+
+describe("a plan change, then re-rating the open period", () => {
+  it("the invoice shows the difference as a true-up until the period is re-rated; then the records add up again", async () => {
+    const calls = Array.from({ length: 5 }, (_, i) => ({
+      usage: { inputTokens: 100 + i },
+      costNano: 3_333_333n + BigInt(i),
+    }));
+    const { f, stores, billed } = await runPeriod({ kind: "markup", markupBp: 1000, freeAllowanceNano: 0 }, calls);
+    const [planRow] = await p.db.select().from(billingPlans).where(eq(billingPlans.accountId, f.accountId));
+    await replacePlan(stores, f.accountId, planRow!.id, "plan", {
+      kind: "markup",
+      markupBp: 2000,
+      freeAllowanceNano: 0,
+    });
+    const stale = await draftInvoice(p.db, f.accountId, "acme", PERIOD);
+    expect(usdToNano(stale.recordsBilledUsd)).toBe(billed);
+    const total = calls.reduce((s, c) => s + c.costNano, 0n);
+    const at20 = (total * 12_000n * 2n + 10_000n) / 20_000n;
+    expect(usdToNano(stale.subtotalUsd)).toBe(at20);
+    expect(usdToNano(stale.trueUpUsd)).toBe(at20 - billed);
+    expect(stale.lines.at(-1)?.kind).toBe("true_up");
+
+    const r = await reratePeriod(stores, f.accountId, "acme", PERIOD, START);
+    expect(r).toMatchObject({ records: 5, billedBeforeNano: billed, billedAfterNano: at20 });
+    const fresh = await draftInvoice(p.db, f.accountId, "acme", PERIOD);
+    expect(fresh.trueUpUsd).toBe("0.00");
+    expect(usdToNano(fresh.recordsBilledUsd)).toBe(at20);
   });
 });
 

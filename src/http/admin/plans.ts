@@ -5,6 +5,8 @@
  *   GET  /accounts/{account}/plans, GET|PUT …/plans/{planId}
  *   PUT  /accounts/{account}/billing               {timeZone?, defaultPlanId?}   (GET reads it)
  *   PUT  /accounts/{account}/tenants/{tenant}/plan {planId | null}              (GET: the plan in force)
+ *   POST /accounts/{account}/tenants/{tenant}/rerate {period}   an open period's records billed again
+ *                                                               under the plan in force (src/billing/rerate.ts)
  *
  * Until the account sets a plan, every tenant is billed our cost (markup 0).
  */
@@ -22,8 +24,11 @@ import {
   setTenantPlan,
   tenantPlan,
 } from "../../billing/plans";
+import { reratePeriod } from "../../billing/rerate";
 import { isTimeZone } from "../../billing/zone";
+import { nowMs } from "../../lib/clock";
 import { invalidRequest } from "../../lib/errors";
+import { nanoToUsd } from "../../lib/money";
 import { redisClient } from "../../lib/redis";
 import { AccountParam } from "../account";
 import { type ApiEnv, newApi } from "../app";
@@ -211,5 +216,48 @@ export const plansAdmin = newApi()
       const { account, tenant } = c.req.valid("param");
       await requireAccount(c.var.db, account);
       return c.json(tenantPlanJson(await tenantPlan(c.var.db, account, tenant)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/accounts/{account}/tenants/{tenant}/rerate",
+      tags,
+      summary:
+        "Re-rate an open period: its records billed again, in order, under the plan in force (not once finalized)",
+      request: {
+        params: TenantParam,
+        body: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "YYYY-MM") }).strict(),
+            },
+          },
+        },
+      },
+      responses: ok(
+        z.object({
+          records: z.number().int(),
+          billedBeforeUsd: z.string(),
+          billedAfterUsd: z.string(),
+          planVersion: z.string(),
+        }),
+        "Re-rated",
+      ),
+    }),
+    async (c) => {
+      const { account, tenant } = c.req.valid("param");
+      await requireAccount(c.var.db, account);
+      const r = await reratePeriod(stores(c), account, tenant, c.req.valid("json").period, nowMs());
+      return c.json(
+        {
+          records: r.records,
+          billedBeforeUsd: nanoToUsd(r.billedBeforeNano),
+          billedAfterUsd: nanoToUsd(r.billedAfterNano),
+          planVersion: r.planVersion,
+        },
+        200,
+      );
     },
   );
