@@ -87,9 +87,12 @@ export function grantKey(g: typeof creditGrants.$inferSelect) {
   };
 }
 
+/** Rebuilds what Redis lost: the index of prepaid tenants, or one tenant's wallet. */
+export type WalletLoader = (what: "index" | "wallet", accountId: string, tenant: string) => Promise<void>;
+
 /** The admission's loader (src/budgets/admit.ts AdmitDeps.loadWallet). */
-export function walletLoader(redis: ScriptRedis, db: () => Db, now: number) {
-  return async (what: "index" | "wallet", accountId: string, tenant: string): Promise<void> => {
+export function walletLoader(redis: ScriptRedis, db: () => Db, now: number): WalletLoader {
+  return async (what, accountId, tenant) => {
     if (what === "index") await loadWalletIndex(redis, db(), accountId, now);
     else await loadWallet(redis, db(), accountId, tenant, now);
   };

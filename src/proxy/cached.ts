@@ -78,6 +78,8 @@ async function serveHit(p: RoutedInput, entry: CacheEntry, headers: Record<strin
     request,
     admission: { budgetChecked: true, redisUp: true, reservation: null, responseHeaders: {}, worstCaseNano: 0n },
     overrides: p.overrides,
+    // A hit cost nothing upstream: billed at our cost, $0, and no wallet is touched.
+    billing: null,
     requestId,
     startedAt: p.startedAt,
     routing: {

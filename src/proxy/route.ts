@@ -9,7 +9,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { type Context, Hono } from "hono";
 import { priceOverridesOf } from "../account-settings";
 import { callBilling } from "../billing/call";
-import { walletLoader } from "../billing/store";
+import { type WalletLoader, walletLoader } from "../billing/store";
 import { type Config, ConfigError, type Env, loadConfig } from "../config";
 import { nowMs } from "../lib/clock";
 import { type Db, type DbSession, openDb } from "../lib/db";
@@ -118,6 +118,9 @@ async function proxy(
   const attribution = readAttribution(req.headers, identity.environment);
   // Who is billed, under which plan and period (from the cached settings: no round trip).
   const billing = callBilling(identity.accountId, settings.billing, attribution.tenant, startedAt);
+  // Only when Redis lost a wallet: the full client and Postgres, as for the budget rules.
+  const loadWallet: WalletLoader = (what, accountId, tenant) =>
+    walletLoader(cold.redis, deps.lazyDb, startedAt)(what, accountId, tenant);
 
   // The request's facts (model, stream, max tokens): the only reason its body is read at all.
   const rest = new URL(req.url).pathname.slice(`/proxy/${providerId}`.length);
@@ -142,6 +145,8 @@ async function proxy(
       pathUpstream: upstream,
       body,
       startedAt,
+      billing,
+      loadWallet,
       includeCost,
       ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
       selected,
@@ -168,8 +173,7 @@ async function proxy(
     countInputTokens: () => countInputTokens(request, upstream, req.headers, presented.byok),
     lazyDb: deps.lazyDb,
     billing,
-    // Only when Redis lost a wallet: the full client and Postgres, as for the budget rules.
-    loadWallet: (what, accountId, tenant) => walletLoader(cold.redis, deps.lazyDb, startedAt)(what, accountId, tenant),
+    loadWallet,
     now: startedAt,
   });
 

@@ -19,6 +19,8 @@
  * admit request (src/proxy/commit.ts), settles first.
  */
 import type { AccountSettings } from "../account-settings";
+import type { CallBilling } from "../billing/call";
+import type { WalletLoader } from "../billing/store";
 import type { Env } from "../config";
 import { nowMs } from "../lib/clock";
 import { GatewayError } from "../lib/errors";
@@ -58,6 +60,9 @@ export interface RoutedInput {
   pathUpstream: Upstream;
   body: RequestBody;
   startedAt: number;
+  /** Who is billed, under which plan and period: every attempt is rated and held like any call. */
+  billing: CallBilling | null;
+  loadWallet: WalletLoader;
   includeCost: boolean;
   maxWaitMs?: number;
   selected: SelectedRoute;
@@ -67,8 +72,10 @@ const ROUTE_RESPONSE_HEADER = "x-tollgate-route";
 const ATTEMPTS_HEADER = "x-tollgate-attempts";
 const DOWNGRADED_HEADER = "x-tollgate-downgraded-from";
 
+// A prepaid tenant's wallet refusing the hold counts too: the cheaper model may fit its credit.
 const isBudgetRefusal = (err: unknown): err is GatewayError =>
-  err instanceof GatewayError && (err.kind === "budget_exceeded" || err.kind === "unpriced_model");
+  err instanceof GatewayError &&
+  (err.kind === "budget_exceeded" || err.kind === "unpriced_model" || err.kind === "insufficient_credits");
 
 /** Which answers move on to the next target: 429, 5xx (and connection errors), timeouts. */
 function movesOn(fallbackOn: ReadonlySet<FallbackOn>, answer: number | "timeout" | "error"): boolean {
@@ -153,6 +160,8 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
       ...(p.maxWaitMs !== undefined ? { maxWaitMs: p.maxWaitMs } : {}),
       countInputTokens: () => countInputTokens(l.request, l.upstream, req.headers, p.presented.byok),
       lazyDb: deps.lazyDb,
+      billing: p.billing,
+      loadWallet: p.loadWallet,
       now: nowMs(),
     });
   };
@@ -225,6 +234,7 @@ export async function routedCall(p: RoutedInput): Promise<Response> {
       admission,
       overrides: p.overrides,
       ...(p.settings.unpricedFallback ? { unpricedFallback: p.settings.unpricedFallback } : {}),
+      billing: p.billing,
       requestId,
       startedAt: attemptStartedAt,
       routing: {
