@@ -22,6 +22,9 @@ export interface StripeExportRow {
   eventName: string;
   /** tenant → Stripe customer id. */
   customers: Record<string, string>;
+  /** The meter's customer_mapping / value_settings payload keys (Stripe's defaults when absent). */
+  customerKey?: string;
+  valueKey?: string;
 }
 
 export const accountBilling = pgTable("account_billing", {

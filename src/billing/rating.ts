@@ -4,8 +4,8 @@
  * P is rounded half-up to an integer nano-USD, so increments telescope and Σ records = P(period).
  *
  * The settle script (src/billing/lua.ts) computes the same increments against the state it keeps
- * in Redis; this module is the reference it is tested against (test/unit/billing-wallet.test.ts, src/billing/rating.test.ts),
- * and what invoices (P of the period) and re-rating (the increments in record order) use.
+ * in Redis; this module is the reference it is tested against (test/unit/billing-wallet.test.ts,
+ * src/billing/rating.test.ts), and what invoices (P of the period) and re-rating (the increments in record order) use.
  *
  * Rating state: for markup and unit plans the exact sum S of the scaled amounts (P = S / D rounded
  * half-up, D = 10,000 or 1,000,000); for graduated and package plans the period's quantity q.
