@@ -4,10 +4,12 @@
  * watches spend for anomalies and runaway workflows (src/anomalies/) and hard budgets heading past
  * their caps (src/forecast/cron.ts), and fetches and reconciles the providers' cost reports for
  * accounts that stored an admin key (src/reconcile/cron.ts); it also finalizes last month's invoices
- * once they can no longer change (src/billing/maintenance.ts).
+ * once they can no longer change (src/billing/maintenance.ts) and pushes billed usage to Stripe
+ * where an account configured it (src/billing/exports/push.ts).
  */
 import { alertConfig } from "./alerts";
 import { runAnomalyWatch } from "./anomalies";
+import { pushAllToStripe } from "./billing/exports/push";
 import { finalizeClosedPeriods } from "./billing/maintenance";
 import type { Env } from "./config";
 import { loadConfig, sealingSecret } from "./config";
@@ -35,6 +37,7 @@ export async function scheduled(_event: ScheduledController, env: Env, ctx: Exec
     const alerts = { config: alertConfig(config, env) };
     const jobs: [string, () => Promise<unknown>][] = [
       ["invoice finalization", () => finalizeClosedPeriods({ db: session.db, redis: deps.redis }, nowMs())],
+      ["stripe export", () => pushAllToStripe({ db: session.db, sealingSecret: sealingSecret(config) })],
       ["anomaly watch", () => runAnomalyWatch({ db: session.db, alerts }, now)],
       ["forecast", () => runForecastAlerts({ db: session.db, spentOf: spentFromRedis(deps.redis), alerts }, now)],
       [

@@ -68,7 +68,7 @@ export type InvoiceRow = typeof invoices.$inferSelect;
 
 const rr = requestRecords;
 
-async function periodOf(
+export async function periodOf(
   db: Db,
   accountId: string,
   periodKey: string,
