@@ -68,16 +68,21 @@ export type InvoiceRow = typeof invoices.$inferSelect;
 
 const rr = requestRecords;
 
+/** The account's invoice zone (UTC until it sets one). */
+export async function accountZone(db: Db, accountId: string): Promise<string> {
+  const [row] = await db
+    .select({ timeZone: accountBilling.timeZone })
+    .from(accountBilling)
+    .where(eq(accountBilling.accountId, accountId));
+  return row?.timeZone ?? "UTC";
+}
+
 export async function periodOf(
   db: Db,
   accountId: string,
   periodKey: string,
 ): Promise<{ window: MonthWindow; timeZone: string }> {
-  const [row] = await db
-    .select({ timeZone: accountBilling.timeZone })
-    .from(accountBilling)
-    .where(eq(accountBilling.accountId, accountId));
-  const timeZone = row?.timeZone ?? "UTC";
+  const timeZone = await accountZone(db, accountId);
   const window = monthByKey(timeZone, periodKey);
   if (!window)
     throw new GatewayError("invalid_request", `period must be YYYY-MM, not "${periodKey}".`, {}, [

@@ -20,6 +20,7 @@ import { accountsPage } from "./accounts";
 import { addChannelAction, alertsPage, removeChannelAction } from "./alerts";
 import { CSS, JS } from "./assets";
 import { postLogin, postLogout, requireAdminSession, requireView, showLogin } from "./auth";
+import { billingPage, invoicePage } from "./billing";
 import { budgetsCsv, budgetsPage, createBudget, removeBudget, updateBudget } from "./budgets";
 import { type DashContext, type DashEnv, PageError } from "./env";
 import { createKeyAction, keyLimitsAction, keysPage, revokeKeyAction } from "./keys";
@@ -27,7 +28,7 @@ import { Page } from "./layout";
 import { loadOverview, OverviewPage } from "./overview";
 import { loadRequests, REQUEST_COLUMNS, requestPage, requestsPage } from "./requests";
 import { zoneCookie } from "./session";
-import { createShareAction, sharePage } from "./share";
+import { createShareAction, shareInvoicePage, sharePage } from "./share";
 import { cleanQuery, href, readState } from "./state";
 import { setPriceAction, unpricedPage } from "./unpriced";
 
@@ -110,6 +111,9 @@ dashboard.get("/dashboard/login", showLogin);
 dashboard.post("/dashboard/login", postLogin);
 dashboard.post("/dashboard/logout", postLogout);
 dashboard.get("/dashboard/share/:token", (c) => sharePage(c, c.req.param("token")));
+dashboard.get("/dashboard/share/:token/invoices/:id", (c) =>
+  shareInvoicePage(c, c.req.param("token"), c.req.param("id"), zoneOf(c)),
+);
 dashboard.get("/dashboard/accounts", requireAdminSession, (c) => accountsPage(c, zoneOf(c)));
 
 // ---- everything else needs a session -------------------------------------------------------------
@@ -243,6 +247,9 @@ dashboard.post("/dashboard/alerts/:id/delete", (c) => removeChannelAction(c, c.r
 
 dashboard.get("/dashboard/unpriced", (c) => unpricedPage(c, { tz: zoneOf(c), flash: flash(c) }));
 dashboard.post("/dashboard/unpriced", (c) => setPriceAction(c, zoneOf(c)));
+
+dashboard.get("/dashboard/billing", (c) => billingPage(c, zoneOf(c)));
+dashboard.get("/dashboard/billing/invoices/:id", (c) => invoicePage(c, c.req.param("id"), zoneOf(c)));
 
 dashboard.post("/dashboard/share-links", createShareAction);
 

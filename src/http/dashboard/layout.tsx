@@ -8,12 +8,22 @@ import type { View } from "./env";
 import { formatDateTime, utcTitle } from "./format";
 import { href } from "./state";
 
-export type Section = "overview" | "budgets" | "requests" | "keys" | "alerts" | "unpriced" | "accounts" | "share";
+export type Section =
+  | "overview"
+  | "budgets"
+  | "requests"
+  | "billing"
+  | "keys"
+  | "alerts"
+  | "unpriced"
+  | "accounts"
+  | "share";
 
 const SECTIONS: { id: Section; path: string; label: string; adminOnly?: boolean }[] = [
   { id: "overview", path: "", label: "Overview" },
   { id: "budgets", path: "/budgets", label: "Budgets" },
   { id: "requests", path: "/requests", label: "Requests" },
+  { id: "billing", path: "/billing", label: "Billing" },
   { id: "keys", path: "/keys", label: "Keys", adminOnly: true },
   { id: "alerts", path: "/alerts", label: "Alerts", adminOnly: true },
   { id: "unpriced", path: "/unpriced", label: "Unpriced models" },

@@ -1,11 +1,13 @@
 /**
  * GET /dashboard/share/{token}: one tenant's own page — its spend (the overview, filtered to the
- * tenant whatever the URL says), its budgets (tenant rules, with this tenant's counters) and a CSV
- * of its usage — for someone with no account and no session: the signed link is the credential
- * (src/share-links.ts). An expired, altered or forged link is 410 and shows nothing.
+ * tenant whatever the URL says), its budgets (tenant rules, with this tenant's counters), its
+ * wallet and invoices (src/http/dashboard/billing.tsx; each invoice at …/invoices/{id}, "draft" for
+ * the open period) and a CSV of its usage — for someone with no account and no session: the signed
+ * link is the credential (src/share-links.ts). An expired, altered or forged link is 410 and shows nothing.
  * Also what the admin's form (share-form.tsx) posts: POST /dashboard/share-links.
  */
 import { requireAccount } from "../../accounts";
+import { documentOf, type InvoiceDocument, requireInvoice } from "../../billing/invoices";
 import { listRuleRows, withStatus } from "../../budgets";
 import { sealingSecret } from "../../config";
 import { nowMs } from "../../lib/clock";
@@ -16,6 +18,7 @@ import { groupToJson, queryUsage } from "../../reports/usage";
 import { createShareLink, readShareLink, SHARE_LINK_DEFAULT_HOURS, SHARE_LINK_MAX_HOURS } from "../../share-links";
 import { shareUrl } from "../admin/share-links";
 import { ruleJson, TenantId } from "../budget-schemas";
+import { InvoiceList, invoiceView, loadTenantBilling, WalletPanel } from "./billing";
 import { BudgetsTable } from "./budgets";
 import { type DashContext, PageError, type View } from "./env";
 import { FilterBar } from "./filter-bar";
@@ -72,9 +75,10 @@ export async function sharePage(c: DashContext, token: string) {
   const rows = (await listRuleRows(c.var.db, view.accountId)).filter(
     (r) => r.scopeType === "tenant" && (r.scopeId === view.tenant || r.scopeId === "*"),
   );
-  const [data, budgets] = await Promise.all([
+  const [data, budgets, billing] = await Promise.all([
     loadOverview(c.var.db, { accountId: view.accountId, state, nowMs: nowMs(), tops: ["feature", "model"] }),
     withStatus(redisClient(c.var.config), rows, view.tenant),
+    loadTenantBilling(c, view.accountId, view.tenant!),
   ]);
   const link = await readShareLink(sealingSecret(c.var.config), token);
   const csvParams = new URLSearchParams(state.params);
@@ -99,8 +103,31 @@ export async function sharePage(c: DashContext, token: string) {
       />
       <h2>Budgets</h2>
       <BudgetsTable view={view} budgets={budgets.map(ruleJson)} tz={state.tz} api="" />
+      <h2>Credits</h2>
+      <WalletPanel wallet={billing.wallet} tz={state.tz} />
+      <h2>Invoices</h2>
+      <InvoiceList
+        draft={billing.draft}
+        invoices={billing.invoices}
+        hrefOf={(id) => `${view.base}/invoices/${id}`}
+        draftHref={`${view.base}/invoices/draft`}
+      />
     </Page>,
   );
+}
+
+/** One of the tenant's invoices ("draft": the open period as it stands); another tenant's is a 404. */
+export async function shareInvoicePage(c: DashContext, token: string, invoiceId: string, tz: string) {
+  const view = await shareView(c, token);
+  c.header("cache-control", "no-store");
+  let doc: InvoiceDocument | null = null;
+  if (invoiceId === "draft") doc = (await loadTenantBilling(c, view.accountId, view.tenant!)).draft;
+  else {
+    const row = await requireInvoice(c.var.db, view.accountId, invoiceId).catch(() => null);
+    if (row && row.tenant === view.tenant) doc = documentOf(row);
+  }
+  if (!doc) throw new PageError(404, "No such invoice.");
+  return c.html(invoiceView(view, doc, tz));
 }
 
 export async function createShareAction(c: DashContext) {
