@@ -203,7 +203,8 @@ export function documentOf(row: InvoiceRow): InvoiceDocument {
   };
 }
 
-async function liveInvoice(
+/** The period's finalized (not void) invoice, if any. */
+export async function liveInvoice(
   db: Db,
   accountId: string,
   tenant: string,

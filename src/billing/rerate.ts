@@ -11,7 +11,6 @@
  */
 import { and, asc, eq, sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
-import { invoices } from "../../schema/billing";
 import { lifetimeSeconds } from "../budgets/admit";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
@@ -19,6 +18,7 @@ import { runScript, type ScriptRedis } from "../lib/redis";
 import { flushRecords } from "../records/record";
 import { emptyUsage, TOKEN_BUCKETS } from "../usage";
 import { callBilling } from "./call";
+import { liveInvoice } from "./invoices";
 import { EMPTY_STATE, linearDenominator, type RatingState, rateCall } from "./rating";
 import { RATE_SET_SCRIPT } from "./scripts";
 import { loadBillingSettings } from "./settings";
@@ -45,17 +45,7 @@ export async function reratePeriod(
   const billing = await loadBillingSettings(db, accountId);
   const window = monthByKey(billing.timeZone, periodKey);
   if (!window) throw new GatewayError("invalid_request", `period must be YYYY-MM, not "${periodKey}".`);
-  const [final] = await db
-    .select({ id: invoices.id })
-    .from(invoices)
-    .where(
-      and(
-        eq(invoices.accountId, accountId),
-        eq(invoices.tenant, tenant),
-        eq(invoices.periodKey, periodKey),
-        eq(invoices.status, "finalized"),
-      ),
-    );
+  const final = await liveInvoice(db, accountId, tenant, periodKey);
   if (final)
     throw new GatewayError(
       "conflict",
