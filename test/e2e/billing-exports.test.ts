@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { monthOf } from "../../src/billing/zone";
 import { usdToNano } from "../../src/lib/money";
 import { admin, newAccount, stack } from "../helpers/gateway";
-import { type CostRecord, record } from "../helpers/proxy";
+import { type CostRecord, record, tenantChat } from "../helpers/proxy";
 import { type StripeDouble, startStripeDouble } from "../stripe-double/server";
 
 let d: StripeDouble;
@@ -19,17 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await d?.close();
 });
-
-async function chat(key: string, tenant: string): Promise<string> {
-  const res = await fetch(`${stack().gatewayUrl}/proxy/openai/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-tollgate-tenant": tenant },
-    body: JSON.stringify({ model: "gpt-4o-mini", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }),
-  });
-  expect(res.status).toBe(200);
-  await res.text();
-  return res.headers.get("x-tollgate-request-id")!;
-}
 
 /** The push reads records inserted over a minute ago (src/billing/exports/push.ts): age them. */
 async function age(accountId: string) {
@@ -57,7 +46,11 @@ describe("exports through the admin API", () => {
       200,
     );
 
-    const ids = [await chat(acc.key, "acme"), await chat(acc.key, "acme"), await chat(acc.key, "other")];
+    const ids = [
+      await tenantChat(acc.key, "acme"),
+      await tenantChat(acc.key, "acme"),
+      await tenantChat(acc.key, "other"),
+    ];
     const records = (await Promise.all(ids.map((id) => record(acc.key, id, 10_000)))) as (CostRecord & {
       billedUsd: string;
     })[];

@@ -11,23 +11,12 @@ import { monthOf } from "../../src/billing/zone";
 import { formatUsd } from "../../src/http/dashboard/format";
 import { openBrowser, type TestBrowser } from "../helpers/browser";
 import { admin, newAccount, stack, type TestAccount } from "../helpers/gateway";
-import { record } from "../helpers/proxy";
+import { record, tenantChat } from "../helpers/proxy";
 
 let acc: TestAccount;
 let b: TestBrowser;
 let invoice: { id: string; number: string; subtotalUsd: string; amountDueUsd: string };
 let otherInvoice: { id: string };
-
-async function chat(key: string, tenant: string): Promise<string> {
-  const res = await fetch(`${stack().gatewayUrl}/proxy/openai/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-tollgate-tenant": tenant },
-    body: JSON.stringify({ model: "gpt-4o-mini", max_tokens: 40, messages: [{ role: "user", content: "hi" }] }),
-  });
-  expect(res.status).toBe(200);
-  await res.text();
-  return res.headers.get("x-tollgate-request-id")!;
-}
 
 /** A billed record of last month (as a flush would have written it), so its invoice can be finalized. */
 async function lastMonthRecord(accountId: string, tenant: string, billedNano: bigint) {
@@ -55,7 +44,11 @@ beforeAll(async () => {
   expect((await admin("POST", `/accounts/${acc.accountId}/tenants/acme/credits`, { amountUsd: "1.00" })).status).toBe(
     201,
   );
-  const ids = [await chat(acc.key, "acme"), await chat(acc.key, "acme"), await chat(acc.key, "globex")];
+  const ids = [
+    await tenantChat(acc.key, "acme"),
+    await tenantChat(acc.key, "acme"),
+    await tenantChat(acc.key, "globex"),
+  ];
   await Promise.all(ids.map((id) => record(acc.key, id, 10_000)));
   const period = await lastMonthRecord(acc.accountId, "acme", 2_500_000n);
   await lastMonthRecord(acc.accountId, "globex", 1_000_000n);

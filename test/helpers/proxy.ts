@@ -388,3 +388,15 @@ export function openaiStreamUsage(body: string): Obj | null {
   }
   return last;
 }
+
+/** One chat call for a tenant, expected to succeed; its request id. */
+export async function tenantChat(key: string, tenant: string, maxTokens = 40): Promise<string> {
+  const res = await fetch(`${stack().gatewayUrl}/proxy/openai/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-tollgate-tenant": tenant },
+    body: JSON.stringify({ model: "gpt-4o-mini", max_tokens: maxTokens, messages: [{ role: "user", content: "hi" }] }),
+  });
+  if (res.status !== 200) throw new Error(`chat for ${tenant}: ${res.status} ${await res.text()}`);
+  await res.text();
+  return res.headers.get("x-tollgate-request-id")!;
+}
