@@ -421,7 +421,13 @@ describe("dashboard", () => {
     const usage = await api<Report>(`/v1/usage?${q}`, acc.key);
     expect(await usdOf(page, '[data-metric="costUsd"] [data-usd]')).toBe(usage.totals.costUsd);
     expect(await textOf(page, ".who")).toContain("read-only");
-    expect(await page.locator("nav a").allInnerTexts()).toEqual(["Overview", "Budgets", "Requests", "Unpriced models"]);
+    expect(await page.locator("nav a").allInnerTexts()).toEqual([
+      "Overview",
+      "Budgets",
+      "Requests",
+      "Billing",
+      "Unpriced models",
+    ]);
     // No form changes anything, save signing out.
     expect(
       await page.locator("form[method=post]").evaluateAll((fs) => fs.map((f) => f.getAttribute("action"))),
