@@ -7,6 +7,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FINALIZE_AFTER_MS } from "../../src/billing/invoices";
 import { monthOf } from "../../src/billing/zone";
 import { formatUsd } from "../../src/http/dashboard/format";
 import { openBrowser, type TestBrowser } from "../helpers/browser";
@@ -18,9 +19,13 @@ let b: TestBrowser;
 let invoice: { id: string; number: string; subtotalUsd: string; amountDueUsd: string };
 let otherInvoice: { id: string };
 
-/** A billed record of last month (as a flush would have written it), so its invoice can be finalized. */
+/**
+ * A billed record of the last month that can be finalized (as a flush would have written it): last
+ * month, or the one before in a month's first minutes, while last month's may still change.
+ */
 async function lastMonthRecord(accountId: string, tenant: string, billedNano: bigint) {
-  const lastMonth = monthOf("UTC", monthOf("UTC", Date.now()).startMs - 1);
+  const settled = Date.now() - FINALIZE_AFTER_MS - 60_000;
+  const lastMonth = monthOf("UTC", monthOf("UTC", settled).startMs - 1);
   const started = new Date(lastMonth.startMs + 86_400_000);
   const client = new pg.Client({ connectionString: stack().databaseUrl });
   await client.connect();
