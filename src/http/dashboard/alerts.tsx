@@ -6,6 +6,7 @@
 import { createChannel, deleteChannel, listChannels, listDeliveries } from "../../alerts/channels";
 import { sealingSecret } from "../../config";
 import { CreateBody } from "../admin/alerts";
+import { Notices } from "./components";
 import type { DashContext, View } from "./env";
 import { formatMs } from "./format";
 import { AccountField, Csrf, Page, Time, viewParams } from "./layout";
@@ -30,11 +31,7 @@ export async function alertsPage(c: DashContext, opts: { tz: string; secret?: st
           <code class="secret">{opts.secret}</code>
         </div>
       ) : null}
-      {opts.error ? (
-        <p class="error" role="alert">
-          {opts.error}
-        </p>
-      ) : null}
+      <Notices error={opts.error} />
       <div class="panel scroll">
         <table class="data channels">
           <caption>

@@ -16,6 +16,7 @@ import { GatewayError } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
 import { isTimeZone } from "../../lib/zone";
 import { identify } from "../../proxy/identify";
+import { Notices } from "./components";
 import { type DashContext, type DashEnv, PageError } from "./env";
 import { Page } from "./layout";
 import {
@@ -44,11 +45,7 @@ async function loginPage(c: DashContext, opts: { error?: string; next?: string; 
     <Page title="Sign in" view={null}>
       <div class="login panel">
         <h1>Sign in to the dashboard</h1>
-        {opts.error ? (
-          <p class="error" role="alert">
-            {opts.error}
-          </p>
-        ) : null}
+        <Notices error={opts.error} />
         <form method="post" action="/dashboard/login">
           <input type="hidden" name="nonce" value={nonce} />
           <input type="hidden" name="next" value={safeNext(opts.next)} />

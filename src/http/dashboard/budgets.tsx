@@ -9,6 +9,7 @@ import { usdToNano } from "../../lib/money";
 import { redisClient } from "../../lib/redis";
 import { BudgetCreateBody, type BudgetJsonT, BudgetPatchBody, ruleJson } from "../budget-schemas";
 import { Usd } from "./chart";
+import { Notices } from "./components";
 import type { DashContext, View } from "./env";
 import { PageError } from "./env";
 import { formatCount } from "./format";
@@ -259,12 +260,7 @@ export async function budgetsPage(c: DashContext, opts: { error?: string; flash?
   return c.html(
     <Page title="Budgets" view={view} section="budgets" tz={opts.tz} tzSource="url">
       <h1>Budgets</h1>
-      {opts.flash ? <p class="flash">{opts.flash}</p> : null}
-      {opts.error ? (
-        <p class="error" role="alert">
-          {opts.error}
-        </p>
-      ) : null}
+      <Notices flash={opts.flash} error={opts.error} />
       <p class="small muted">
         Same numbers as <code>GET /admin/v1/accounts/{view.accountId}/budgets</code> (
         <a href={href("/dashboard/budgets.csv", viewParams(view))}>CSV</a>). Periods are UTC calendar periods; reset

@@ -1,4 +1,4 @@
-/** Small pieces several pages use: a number card, a top list with its "N others" row, the first-call snippet. */
+/** Small pieces several pages use: a number card, a top list with its "N others" row, the first-call snippet, a form's outcome. */
 import type { Child } from "hono/jsx";
 import { usdToNano } from "../../lib/money";
 import type { TopJson } from "../../reports/usage";
@@ -93,5 +93,19 @@ const openai = new OpenAI({
 });
 await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Hi" }] });`}</pre>
     </div>
+  );
+}
+
+/** What a form POST did, shown above the page it redirected to: a success line and/or the error (announced). */
+export function Notices(props: { flash?: string; error?: string }) {
+  return (
+    <>
+      {props.flash ? <p class="flash">{props.flash}</p> : null}
+      {props.error ? (
+        <p class="error" role="alert">
+          {props.error}
+        </p>
+      ) : null}
+    </>
   );
 }

@@ -8,6 +8,7 @@ import { MAX_WAIT_LIMIT_MS } from "../../budgets";
 import { createKey, listKeyLimits, listKeys, revokeKey, setKeyLimits } from "../../keys";
 import { redisClient } from "../../lib/redis";
 import { KeyCreateBody } from "../admin/keys";
+import { Notices } from "./components";
 import type { DashContext, View } from "./env";
 import { AccountField, Csrf, Page, Time, viewParams } from "./layout";
 import { href } from "./state";
@@ -46,12 +47,7 @@ export async function keysPage(
           </code>
         </div>
       ) : null}
-      {opts.flash ? <p class="flash">{opts.flash}</p> : null}
-      {opts.error ? (
-        <p class="error" role="alert">
-          {opts.error}
-        </p>
-      ) : null}
+      <Notices flash={opts.flash} error={opts.error} />
       <div class="panel scroll">
         <table class="data keys">
           <thead>

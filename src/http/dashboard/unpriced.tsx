@@ -7,6 +7,7 @@ import { redisClient } from "../../lib/redis";
 import { accountOverrideBodySchema } from "../../pricing/account-body";
 import { setPriceOverride } from "../../pricing/store";
 import { queryUnpriced } from "../../reports/unpriced";
+import { Notices } from "./components";
 import type { DashContext } from "./env";
 import { formatCount } from "./format";
 import { AccountField, Csrf, Page, Time, viewParams } from "./layout";
@@ -22,12 +23,7 @@ export async function unpricedPage(c: DashContext, opts: { tz: string; error?: s
         Calls to these models were forwarded and recorded with their tokens, but nothing could price them, so reports
         count them as $0. A price set here applies to calls from now on (past records keep the price they had).
       </p>
-      {opts.flash ? <p class="flash">{opts.flash}</p> : null}
-      {opts.error ? (
-        <p class="error" role="alert">
-          {opts.error}
-        </p>
-      ) : null}
+      <Notices flash={opts.flash} error={opts.error} />
       <div class="panel scroll">
         <table class="data unpriced">
           <thead>
