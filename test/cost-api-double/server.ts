@@ -136,13 +136,10 @@ export async function startCostApiDouble(): Promise<CostApiDouble> {
     if (path === "/organization/usage/completions") {
       const byModel = groupBy.includes("model");
       buckets = days.map((day) => {
-        const groups = new Map<string, UsageRow[]>();
-        for (const u of rows(day))
-          groups.set(byModel ? u.model : "", [...(groups.get(byModel ? u.model : "") ?? []), u]);
         return bucket(
           day,
-          [...groups.entries()].map(([model, us]) => {
-            const sum = (k: keyof UsageRow) => us.reduce((s, u) => s + ((u[k] as number | undefined) ?? 0), 0);
+          byModelOrAll(rows(day), byModel).map(([model, us]) => {
+            const sum = summer(us);
             const uncached = sum("input");
             return {
               object: "organization.usage.completions.result",
@@ -228,13 +225,10 @@ export async function startCostApiDouble(): Promise<CostApiDouble> {
     if (path === "/v1/organizations/usage_report/messages") {
       const byModel = groupBy.includes("model");
       buckets = days.map((day) => {
-        const groups = new Map<string, UsageRow[]>();
-        for (const u of rows(day))
-          groups.set(byModel ? u.model : "", [...(groups.get(byModel ? u.model : "") ?? []), u]);
         return bucket(
           day,
-          [...groups.entries()].map(([model, us]) => {
-            const sum = (k: keyof UsageRow) => us.reduce((s, u) => s + ((u[k] as number | undefined) ?? 0), 0);
+          byModelOrAll(rows(day), byModel).map(([model, us]) => {
+            const sum = summer(us);
             return {
               uncached_input_tokens: sum("input"),
               cache_creation: {
@@ -360,3 +354,17 @@ export function openaiCostCsv(costs: {
   );
   return [header, ...rows].join("\r\n");
 }
+
+/** Rows grouped by model (or all in one group, keyed ""), as both providers' group_by=model does. */
+function byModelOrAll(rows: UsageRow[], byModel: boolean): [string, UsageRow[]][] {
+  const groups = new Map<string, UsageRow[]>();
+  for (const u of rows) {
+    const key = byModel ? u.model : "";
+    groups.set(key, [...(groups.get(key) ?? []), u]);
+  }
+  return [...groups.entries()];
+}
+
+/** The sum of one numeric field over rows (a missing field counts 0). */
+const summer = (us: UsageRow[]) => (k: keyof UsageRow) =>
+  us.reduce((s, u) => s + ((u[k] as number | undefined) ?? 0), 0);
