@@ -19,7 +19,7 @@ import { alertConfig, alertEvent, deliverEvents } from "../alerts";
 import { recordTopUpSeq, settleEvents } from "../billing/events";
 import { type SettleInput, settle } from "../budgets";
 import type { Config, Env } from "../config";
-import type { Db } from "../lib/db";
+import { type Db, queryOverHttp } from "../lib/db";
 import type { RedisRest } from "../lib/redis-rest";
 import { type CostRecord, queueRecord } from "../records/record";
 
@@ -79,7 +79,13 @@ export function sendCommits(commits: Commit[], deps: CommitDeps): Promise<void> 
         }),
       );
     }
-    tasks.push(queueRecord(c.record, { db: deps.lazyDb, redis: deps.rest }));
+    tasks.push(
+      queueRecord(c.record, {
+        db: deps.lazyDb,
+        redis: deps.rest,
+        oneStatement: (statement) => queryOverHttp(deps.config, statement),
+      }),
+    );
     for (const command of c.also ?? []) tasks.push(deps.rest.exec(command));
   }
   return Promise.allSettled(tasks).then((results) => {

@@ -19,7 +19,7 @@
  * (`bill`: the account), and the flush puts the bill the script kept on the row before inserting it
  * (src/billing/ledger.ts), in the statement that also advances the wallet ledger.
  */
-import { getTableColumns, sql } from "drizzle-orm";
+import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import { requestRecords } from "../../schema";
 import { applyBill, dropBills, readBills, withLedger } from "../billing/ledger";
 import type { Db } from "../lib/db";
@@ -152,12 +152,12 @@ function queuedJson(row: typeof requestRecords.$inferInsert): string {
   return JSON.stringify(out);
 }
 
-async function insertQueued(db: Db, jsonRows: string[]): Promise<void> {
-  await db.execute(
-    withLedger(
-      sql`insert into ${requestRecords} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::request_records, ${`[${jsonRows.join(",")}]`}::json) on conflict (account_id, id) do nothing`,
-    ),
+async function insertQueued(deps: Pick<RecordDeps, "db" | "oneStatement">, jsonRows: string[]): Promise<void> {
+  const statement = withLedger(
+    sql`insert into ${requestRecords} (${COLUMN_LIST}) select ${COLUMN_LIST} from json_populate_recordset(null::request_records, ${`[${jsonRows.join(",")}]`}::json) on conflict (account_id, id) do nothing`,
   );
+  if (deps.oneStatement) await deps.oneStatement(statement);
+  else await deps.db().execute(statement);
 }
 
 async function insertRows(db: Db, rows: (typeof requestRecords.$inferInsert)[]): Promise<void> {
@@ -171,6 +171,11 @@ export interface RecordDeps {
   db: () => Db;
   /** Either Redis client (src/lib/redis.ts, src/lib/redis-rest.ts): commands go through exec. */
   redis: ScriptRedis;
+  /**
+   * Runs one statement without a session (src/lib/db.ts queryOverHttp): the flush's insert, which
+   * is a single statement, goes this way when given; else through db().
+   */
+  oneStatement?: (statement: SQL) => Promise<unknown>;
   /** Backoff between direct insert attempts, ms; tests shorten it. */
   backoffMs?: number[];
   /** How long the first record of a batch waits for others; tests shorten it. */
@@ -226,7 +231,7 @@ export async function insertWithRetries(
 }
 
 /** Moves queued records into Postgres, batch by batch, until the queue is empty (bounded). */
-export async function flushRecords(deps: Pick<RecordDeps, "db" | "redis">): Promise<number> {
+export async function flushRecords(deps: Pick<RecordDeps, "db" | "redis" | "oneStatement">): Promise<number> {
   let total = 0;
   for (let i = 0; i < FLUSH_MAX_BATCHES; i++) {
     const n = await flushBatch(deps, FLUSH_BATCH);
@@ -236,7 +241,10 @@ export async function flushRecords(deps: Pick<RecordDeps, "db" | "redis">): Prom
   return total;
 }
 
-async function flushBatch(deps: Pick<RecordDeps, "db" | "redis">, max: number): Promise<{ entries: number }> {
+async function flushBatch(
+  deps: Pick<RecordDeps, "db" | "redis" | "oneStatement">,
+  max: number,
+): Promise<{ entries: number }> {
   // Raw XRANGE reply (automaticDeserialization is off): [[entryId, [field, value, …]], …]
   const entries = (await deps.redis.exec(["XRANGE", redisKeys.recordQueue(), "-", "+", "COUNT", max])) as
     | [string, string[]][]
@@ -256,7 +264,7 @@ async function flushBatch(deps: Pick<RecordDeps, "db" | "redis">, max: number): 
     const bill = r.billOf && bills.get(`${r.billOf.accountId}\n${r.billOf.requestId}`);
     return bill ? applyBill(r.json, bill) : r.json;
   });
-  if (json.length) await insertQueued(deps.db(), json);
+  if (json.length) await insertQueued(deps, json);
   // Deleted only after the insert succeeded; a crash in between re-inserts, which is a no-op.
   await Promise.all([
     deps.redis.exec(["XDEL", redisKeys.recordQueue(), ...ids]),
