@@ -112,7 +112,7 @@ export async function countInputTokens(
   if (!count) return null;
   try {
     const headers = upstreamHeaders(clientHeaders, await upstream.credential(byok));
-    headers.set("content-type", "application/json");
+    headers["content-type"] = "application/json";
     const res = await fetch(upstreamUrl(upstream.baseUrl, count.path, ""), {
       method: "POST",
       headers,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { clientHeaders, upstreamHeaders, upstreamUrl } from "./forward";
+import { clientHeaders, headersInit, upstreamHeaders as record, type UpstreamCredential, upstreamUrl } from "./forward";
+
+// What fetch() makes of the record.
+const upstreamHeaders = (client: Headers, credential: UpstreamCredential) => new Headers(record(client, credential));
 
 describe("upstreamUrl", () => {
   it("joins base, path and query without doubling slashes", () => {
@@ -69,11 +72,22 @@ describe("clientHeaders", () => {
       "x-request-id": "r1",
       connection: "close",
     });
-    expect([...clientHeaders(up, { bodyChanged: false }).keys()].sort()).toEqual([
-      "content-length",
-      "content-type",
-      "x-request-id",
+    const response = (bodyChanged: boolean) => new Headers(headersInit(clientHeaders(up, { bodyChanged })));
+    expect([...response(false).keys()].sort()).toEqual(["content-length", "content-type", "x-request-id"]);
+    expect(response(true).get("content-length")).toBeNull();
+  });
+
+  it("keeps every Set-Cookie a separate header (they cannot be joined)", () => {
+    const up = new Headers([
+      ["content-type", "application/json"],
+      ["set-cookie", "__cf_bm=a; Expires=Wed, 02 Dec 2026 08:00:00 GMT; path=/"],
+      ["set-cookie", "_cfuvid=b; path=/"],
     ]);
-    expect(clientHeaders(up, { bodyChanged: true }).get("content-length")).toBeNull();
+    const h = new Headers(headersInit(clientHeaders(up, { bodyChanged: false })));
+    expect([...h].filter(([n]) => n === "set-cookie").map(([, v]) => v)).toEqual([
+      "__cf_bm=a; Expires=Wed, 02 Dec 2026 08:00:00 GMT; path=/",
+      "_cfuvid=b; path=/",
+    ]);
+    expect(h.get("content-type")).toBe("application/json");
   });
 });

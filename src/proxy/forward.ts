@@ -41,20 +41,26 @@ export function upstreamUrl(baseUrl: string, restPath: string, search: string): 
   return `${base}/${rest}${search}`;
 }
 
-export function upstreamHeaders(client: Headers, credential: UpstreamCredential): Headers {
-  const out = new Headers();
-  for (const [name, value] of client) {
-    const n = name.toLowerCase();
+/**
+ * Headers are built as a plain record (names lower-case, as a Headers iterator yields them, repeated
+ * headers already joined): fetch() and Response take it in one conversion, where a Headers object
+ * costs a runtime call per append.
+ */
+export type HeaderRecord = Record<string, string>;
+
+export function upstreamHeaders(client: Headers, credential: UpstreamCredential): HeaderRecord {
+  const out: HeaderRecord = {};
+  for (const [n, value] of client) {
     if (DROP_REQUEST.has(n) || isTollgateHeader(n)) continue;
     // The gateway key was the SDK's api key: it never goes upstream.
     if (credential.apiKey !== null && (n === "authorization" || n === "x-api-key")) continue;
     // Bring-your-own-key: the client's provider key goes up as is, but never a gateway key beside it.
     if ((n === "authorization" || n === "x-api-key") && /(^|\s)tg_/.test(value.trim())) continue;
-    out.append(name, value);
+    out[n] = value;
   }
   if (credential.apiKey !== null) {
-    if (credential.authStyle === "x-api-key") out.set("x-api-key", credential.apiKey);
-    else out.set("authorization", `Bearer ${credential.apiKey}`);
+    if (credential.authStyle === "x-api-key") out["x-api-key"] = credential.apiKey;
+    else out.authorization = `Bearer ${credential.apiKey}`;
   }
   return out;
 }
@@ -68,16 +74,29 @@ const DROP_RESPONSE = new Set([
   "upgrade",
 ]);
 
+/** Response headers as a record, with Set-Cookie apart: the one header that cannot be joined. */
+export interface ResponseHeaders {
+  fields: HeaderRecord;
+  cookies: string[];
+}
+
 /** The provider's response headers for the client; content-length dropped when we change the body. */
-export function clientHeaders(upstream: Headers, opts: { bodyChanged: boolean }): Headers {
-  const out = new Headers();
-  for (const [name, value] of upstream) {
-    const n = name.toLowerCase();
+export function clientHeaders(upstream: Headers, opts: { bodyChanged: boolean }): ResponseHeaders {
+  const out: ResponseHeaders = { fields: {}, cookies: [] };
+  for (const [n, value] of upstream) {
     if (DROP_RESPONSE.has(n)) continue;
     if (opts.bodyChanged && n === "content-length") continue;
-    out.append(name, value);
+    // A Headers iterator yields Set-Cookie once per cookie (and every other name once, joined).
+    if (n === "set-cookie") out.cookies.push(value);
+    else out.fields[n] = value;
   }
   return out;
+}
+
+/** What Response takes: the record itself, or pairs when cookies must stay separate headers. */
+export function headersInit(h: ResponseHeaders): HeadersInit {
+  if (h.cookies.length === 0) return h.fields;
+  return [...Object.entries(h.fields), ...h.cookies.map((c): [string, string] => ["set-cookie", c])];
 }
 
 /** The upstream did not send its status line within the route's timeoutMs. */

@@ -10,7 +10,7 @@
  */
 import { nanoToUsd } from "../lib/money";
 import { type CallContext, type FinishDeps, finishCall, priceOf } from "./finish";
-import { clientHeaders } from "./forward";
+import { clientHeaders, headersInit } from "./forward";
 import type { PricedCall } from "./price";
 import { type Capture, readWhole, type TallyResult, tallyStream, tallyWhole } from "./tally";
 
@@ -48,20 +48,20 @@ export async function respond(
   const status = upstreamRes.status;
   const streamed = (upstreamRes.headers.get("content-type") ?? "").includes("text/event-stream");
   const trailer = opts.includeCost && streamed && request.metered;
-  const headers = clientHeaders(upstreamRes.headers, { bodyChanged: request.injectedIncludeUsage || trailer });
-  headers.set("x-tollgate-request-id", call.requestId);
-  for (const [k, v] of Object.entries(call.admission.responseHeaders)) headers.set(k, v);
-  for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
+  const out = clientHeaders(upstreamRes.headers, { bodyChanged: request.injectedIncludeUsage || trailer });
+  const headers = out.fields;
+  headers["x-tollgate-request-id"] = call.requestId;
+  Object.assign(headers, call.admission.responseHeaders, opts.headers);
   if (!upstreamRes.body || !request.metered) {
     // Nothing to meter (a models list, a file, an empty body): pass the body through, no tee.
     ctx.waitUntil(finishCall(call, deps, { status, tally: null }));
-    return new Response(upstreamRes.body, { status, headers });
+    return new Response(upstreamRes.body, { status, headers: headersInit(out) });
   }
   const meter = request.meter(streamed);
   if (readWhole(upstreamRes.headers, streamed)) {
     const { body, tally } = await tallyWhole(upstreamRes, meter, call.startedAt);
     const price = priceOf(call, tally);
-    if (tally.usage && price.priced) headers.set(COST_HEADER, nanoToUsd(price.costNano));
+    if (tally.usage && price.priced) headers[COST_HEADER] = nanoToUsd(price.costNano);
     if (opts.capture && body) {
       opts.capture.chunks.push(new Uint8Array(body));
       opts.capture.bytes = body.byteLength;
@@ -69,7 +69,7 @@ export async function respond(
     ctx.waitUntil(
       finishCall(call, deps, { status, tally, streamed, price, ...(opts.capture ? { body: opts.capture } : {}) }),
     );
-    return new Response(body, { status, headers });
+    return new Response(body, { status, headers: headersInit(out) });
   }
   let price: PricedCall | undefined;
   const { clientBody, done } = tallyStream(upstreamRes.body, meter, {
@@ -96,5 +96,5 @@ export async function respond(
       }),
     ),
   );
-  return new Response(clientBody, { status, headers });
+  return new Response(clientBody, { status, headers: headersInit(out) });
 }

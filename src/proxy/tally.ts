@@ -224,21 +224,18 @@ async function pump(
   const gone = () => {
     clientGone = true;
   };
-  const send = async (pieces: Uint8Array[]) => {
-    for (const piece of pieces) {
-      if (clientGone) return;
-      // Backpressure from the client, as a pipe would give it, once its buffer is full; a client
-      // that went away rejects the write.
-      if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready.catch(gone);
-      if (clientGone) return;
-      keep(opts.capture, piece);
-      writer.write(piece).catch(gone);
-    }
+  // Synchronous on the way of every chunk (no promise of its own): writes are not awaited; only a
+  // full client buffer makes the loop wait (below), as a pipe's backpressure would.
+  const send = (piece: Uint8Array) => {
+    if (clientGone) return;
+    keep(opts.capture, piece);
+    writer.write(piece).catch(gone);
   };
   let bytes = 0;
   let ttftMs: number | null = null;
   let ended = false;
   const deadline = opts.startedAt + METER_MAX_MS;
+  const stripper = opts.stripper;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -251,16 +248,20 @@ async function pump(
       bytes += value.byteLength;
       if (bytes > METER_MAX_BYTES || nowMs() > deadline) break;
       meter.push(value);
-      await send(opts.stripper ? opts.stripper.push(value) : [value]);
+      if (stripper) for (const piece of stripper.push(value)) send(piece);
+      else send(value);
+      // A client that went away rejects the wait (and the writes): the upstream is read on.
+      if (!clientGone && writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready.catch(gone);
     }
   } catch {
     // The upstream broke off mid-body: what was read so far still counts (estimated below).
   } finally {
     if (!ended) reader.cancel().catch(() => {});
   }
-  if (opts.stripper) await send(opts.stripper.flush());
+  if (stripper) for (const piece of stripper.flush()) send(piece);
   const tally = result(meter, opts.startedAt, ttftMs, bytes, ended);
   const trailer = opts.trailer?.(tally);
+  // Not kept in the capture: a cached copy must not carry this call's cost.
   if (trailer && !clientGone) writer.write(trailer).catch(gone);
   // workerd ends a broken upstream body cleanly for the client too: close, not abort.
   if (!clientGone) await writer.close().catch(() => {});

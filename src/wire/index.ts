@@ -113,6 +113,9 @@ export function createStreamMeter(opts: StreamMeterOptions): StreamMeter {
 /** Largest JSON response body the JSON meter keeps (bigger ones: usage null, flagged in warnings). */
 export const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
+/** One decoder for every body: a decode without `stream` keeps no state between calls. */
+const utf8 = new TextDecoder();
+
 function createJsonMeter(
   format: WireFormat,
   endpoint: Endpoint,
@@ -147,7 +150,7 @@ function createJsonMeter(
       if (!keep || overflow) return none;
       let body: Json;
       try {
-        body = JSON.parse(new TextDecoder().decode(concatBytes(chunks))) as Json;
+        body = JSON.parse(utf8.decode(concatBytes(chunks))) as Json;
       } catch {
         return { ...none, warnings: ["response body is not JSON"] };
       }

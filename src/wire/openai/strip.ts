@@ -43,7 +43,6 @@ export function createUsageChunkStripperCore(): UsageChunkStripper {
   let lineLen = 0;
   let lineIsCR = false;
   let stripped = 0;
-  const decoder = new TextDecoder();
 
   function decide(buf: Uint8Array, s: number): Decision {
     const n = buf.length;
@@ -88,7 +87,7 @@ export function createUsageChunkStripperCore(): UsageChunkStripper {
     } else return pass;
     const payloadEnd = buf[nl - 1] === CR ? nl - 1 : nl;
     try {
-      const ev = JSON.parse(decoder.decode(buf.subarray(payload, payloadEnd))) as Record<string, unknown>;
+      const ev = JSON.parse(utf8.decode(buf.subarray(payload, payloadEnd))) as Record<string, unknown>;
       const usage = ev.usage;
       if (Array.isArray(ev.choices) && ev.choices.length === 0 && typeof usage === "object" && usage !== null) {
         return { kind: "strip", end };
@@ -184,6 +183,8 @@ export function createUsageChunkStripper(): TransformStream<Uint8Array, Uint8Arr
 }
 
 const MORE: Decision = { kind: "more" };
+/** Shared: a decode without `stream` keeps no state between calls. */
+const utf8 = new TextDecoder();
 const MAX_HOLD = 64 * 1024;
 
 /** `"choices"` then optional spaces and `:` then optional spaces, right before `[` at `br`. */
