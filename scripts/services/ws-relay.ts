@@ -19,10 +19,13 @@ export interface RelayHandle {
 }
 
 export async function startWsRelay(opts: { port: number; postgresPort: number }): Promise<RelayHandle> {
-  const server = http.createServer((req, res) => void answerSql(req, res, pools, opts.postgresPort));
+  const pools = new Map<string, pg.Pool>();
+  // A client that hangs up mid-body makes the read throw: drop that request, never the process.
+  const server = http.createServer((req, res) => {
+    answerSql(req, res, pools, opts.postgresPort).catch(() => res.destroy());
+  });
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
   const sockets = new Set<net.Socket>();
-  const pools = new Map<string, pg.Pool>();
   wss.on("connection", (ws) => {
     // The driver names the database host in ?address=; locally there is only one Postgres.
     const pgSocket = net.connect({ host: "127.0.0.1", port: opts.postgresPort });
