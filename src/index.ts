@@ -1,5 +1,6 @@
 /**
- * The Worker: a Hono app that mounts the routes and nothing else.
+ * The Worker: a Hono app that mounts the routes and nothing else (a plain /proxy/{provider}/… call
+ * is handed to its handler before the router, see src/proxy/route.ts plainProxyPath).
  *
  *   /proxy/{provider}/…     the hot path: src/proxy/route.ts, one file per step under src/proxy/
  *   /v1/…                   gateway-key API: src/http/v1/index.ts
@@ -18,7 +19,7 @@ import { healthRoute } from "./http/health";
 import { mountOpenApi } from "./http/openapi";
 import { v1Api } from "./http/v1";
 import { applyClockOffset } from "./lib/clock";
-import { proxyRoute } from "./proxy/route";
+import { handleProxy, plainProxyPath, proxyRoute } from "./proxy/route";
 import { scheduled } from "./scheduled";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -35,6 +36,9 @@ app.route("/", dashboard);
 export default {
   fetch(request, env, ctx) {
     applyClockOffset(env);
+    // The hot path skips the router: a plain /proxy/{provider}/… call goes straight to its handler.
+    const proxied = plainProxyPath(new URL(request.url));
+    if (proxied) return handleProxy(request, env, ctx, proxied);
     return app.fetch(request, env, ctx);
   },
   scheduled(event, env, ctx) {

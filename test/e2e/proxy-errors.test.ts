@@ -133,6 +133,32 @@ describe("refused by Tollgate before anything is forwarded", () => {
     expect(await upstreamCalls(id)).toEqual([]);
   });
 
+  it("the router's entry and the direct one agree: an encoded provider id (left to Hono) is the same provider", async () => {
+    const acc = await newAccount();
+    const answers = [];
+    for (const provider of ["openai", "open%61i"]) {
+      const res = await fetch(`${stack().gatewayUrl}/proxy/${provider}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${acc.key}`, "content-type": "application/json", "x-e2e-call": callId() },
+        body: JSON.stringify(chat),
+      });
+      const body = (await res.json()) as { usage?: unknown };
+      answers.push({ status: res.status, priced: res.headers.get("x-tollgate-cost-usd") !== null, usage: body.usage });
+    }
+    expect(answers[0]).toMatchObject({ status: 200, priced: true });
+    expect(answers[1]).toEqual(answers[0]);
+    // An unknown id refused the same way on both entries.
+    for (const provider of ["nosuch", "nos%75ch"]) {
+      const res = await fetch(`${stack().gatewayUrl}/proxy/${provider}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${acc.key}`, "content-type": "application/json" },
+        body: JSON.stringify(chat),
+      });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain("nosuch");
+    }
+  });
+
   it("malformed JSON on a metered endpoint: 400 in OpenAI's shape / Anthropic's shape", async () => {
     const acc = await newAccount();
     const id = callId();
