@@ -78,79 +78,77 @@ export interface RecordRouting {
   downgradedFrom: string | null;
 }
 
-export function toRow(r: CostRecord): typeof requestRecords.$inferInsert {
+/** null → absent: json_populate_recordset reads a missing key as NULL, and JSON.stringify drops undefined. */
+const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
+const big = (v: bigint | null | undefined): string | undefined =>
+  v === null || v === undefined ? undefined : v.toString();
+
+/**
+ * The record as its row: JSON under the Postgres column names, bigints as strings, nulls left out
+ * (most columns of a call without a route or an attribution are null: a smaller row to build and
+ * parse). Both ways a record reaches Postgres take it: the queued entry the flush hands to
+ * json_populate_recordset as one array, and the direct insert when Redis is down — so the Worker
+ * builds no per-row query (drizzle's insert builder was the flusher's largest CPU cost), and one
+ * object literal is built per call instead of a row object walked column by column.
+ * record.test.ts holds its keys to the schema's columns.
+ */
+export function rowJson(r: CostRecord): string {
   const u = r.usage;
-  return {
+  return JSON.stringify({
     id: r.id,
-    accountId: r.accountId,
-    keyId: r.keyId,
-    tenant: r.tenant,
-    feature: r.feature,
-    userId: r.userId,
+    account_id: r.accountId,
+    key_id: opt(r.keyId),
+    tenant: opt(r.tenant),
+    feature: opt(r.feature),
+    user_id: opt(r.userId),
     environment: r.environment,
-    workflow: r.workflow,
+    workflow: opt(r.workflow),
     tags: r.tags,
     provider: r.provider,
-    modelRequested: r.modelRequested,
-    modelAnswered: r.modelAnswered,
+    model_requested: opt(r.modelRequested),
+    model_answered: opt(r.modelAnswered),
     endpoint: r.endpoint,
     streamed: r.streamed,
     status: r.status,
-    inputTokens: u.inputTokens,
-    cacheReadTokens: u.cacheReadTokens,
-    cacheWriteTokens: u.cacheWriteTokens,
-    cacheWrite1hTokens: u.cacheWrite1hTokens,
-    inputAudioTokens: u.inputAudioTokens,
-    cacheAudioReadTokens: u.cacheAudioReadTokens,
-    outputTokens: u.outputTokens,
-    outputAudioTokens: u.outputAudioTokens,
-    reasoningTokens: u.reasoningTokens,
-    webSearchRequests: u.webSearchRequests,
-    costNano: r.costNano,
-    providerReportedCostNano:
-      u.providerReportedCostNano === undefined ? null : BigInt(Math.round(u.providerReportedCostNano)),
+    input_tokens: u.inputTokens,
+    cache_read_tokens: u.cacheReadTokens,
+    cache_write_tokens: u.cacheWriteTokens,
+    cache_write_1h_tokens: u.cacheWrite1hTokens,
+    input_audio_tokens: u.inputAudioTokens,
+    cache_audio_read_tokens: u.cacheAudioReadTokens,
+    output_tokens: u.outputTokens,
+    output_audio_tokens: u.outputAudioTokens,
+    reasoning_tokens: u.reasoningTokens,
+    web_search_requests: u.webSearchRequests,
+    cost_nano: r.costNano.toString(),
+    provider_reported_cost_nano:
+      u.providerReportedCostNano === undefined ? undefined : String(Math.round(u.providerReportedCostNano)),
     priced: r.priced,
-    pricedBy: r.pricedBy,
-    priceVersion: r.priceVersion,
-    ratesApplied: r.ratesApplied ?? null,
-    usageSource: r.usageSource,
-    budgetChecked: r.budgetChecked,
-    latencyMs: r.latencyMs,
-    ttftMs: r.ttftMs,
-    startedAt: r.startedAt,
-    finishedAt: r.finishedAt,
-    billedNano: r.billPending ? null : r.billedNano === undefined ? r.costNano : r.billedNano,
-    route: r.routing?.route ?? null,
-    attempt: r.routing?.attempt ?? null,
-    attemptOf: r.routing?.attemptOf ?? null,
-    cache: r.routing?.cache ?? null,
-    savedNano: r.routing?.savedNano ?? null,
-    maxTokensApplied: r.routing?.maxTokensApplied ?? null,
-    downgradedFrom: r.routing?.downgradedFrom ?? null,
-  };
+    priced_by: opt(r.pricedBy),
+    price_version: opt(r.priceVersion),
+    rates_applied: opt(r.ratesApplied),
+    usage_source: r.usageSource,
+    budget_checked: r.budgetChecked,
+    latency_ms: opt(r.latencyMs),
+    ttft_ms: opt(r.ttftMs),
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    billed_nano: r.billPending ? undefined : big(r.billedNano === undefined ? r.costNano : r.billedNano),
+    route: opt(r.routing?.route),
+    attempt: opt(r.routing?.attempt),
+    attempt_of: opt(r.routing?.attemptOf),
+    cache: opt(r.routing?.cache),
+    saved_nano: big(r.routing?.savedNano),
+    max_tokens_applied: opt(r.routing?.maxTokensApplied),
+    downgraded_from: opt(r.routing?.downgradedFrom),
+  });
 }
 
-/**
- * A queued record is the row as JSON under its Postgres column names, bigints as strings, so the
- * flush hands Postgres one JSON array and json_populate_recordset does the parsing: the Worker
- * builds no per-row query (drizzle's insert builder was the flusher's largest CPU cost).
- */
-const QUEUED_COLUMNS = Object.entries(getTableColumns(requestRecords))
-  .filter(([, column]) => column.name !== "created_at")
-  .map(([key, column]) => [key, column.name] as const);
-const COLUMN_LIST = sql.raw(QUEUED_COLUMNS.map(([, name]) => `"${name}"`).join(", "));
-
-function queuedJson(row: typeof requestRecords.$inferInsert): string {
-  const out: Record<string, unknown> = {};
-  for (const [key, name] of QUEUED_COLUMNS) {
-    const v = row[key as keyof typeof row];
-    // A null is left out: json_populate_recordset reads a missing key as NULL, and most columns
-    // of a call without a route (or an attribution) are null — a smaller row to build and parse.
-    if (v === null || v === undefined) continue;
-    out[name] = typeof v === "bigint" ? v.toString() : v;
-  }
-  return JSON.stringify(out);
-}
+/** Every column a row sets (all but created_at, which Postgres fills), in the insert's column list. */
+export const ROW_COLUMNS = Object.values(getTableColumns(requestRecords))
+  .map((column) => column.name)
+  .filter((name) => name !== "created_at");
+const COLUMN_LIST = sql.raw(ROW_COLUMNS.map((name) => `"${name}"`).join(", "));
 
 async function insertQueued(deps: Pick<RecordDeps, "db" | "oneStatement">, jsonRows: string[]): Promise<void> {
   const statement = withLedger(
@@ -158,13 +156,6 @@ async function insertQueued(deps: Pick<RecordDeps, "db" | "oneStatement">, jsonR
   );
   if (deps.oneStatement) await deps.oneStatement(statement);
   else await deps.db().execute(statement);
-}
-
-async function insertRows(db: Db, rows: (typeof requestRecords.$inferInsert)[]): Promise<void> {
-  await db
-    .insert(requestRecords)
-    .values(rows)
-    .onConflictDoNothing({ target: [requestRecords.accountId, requestRecords.id] });
 }
 
 export interface RecordDeps {
@@ -189,19 +180,19 @@ const FLUSH_MAX_BATCHES = 20;
 
 /** Queues the record in Redis and, when this call owns the next flush, flushes after the delay. */
 export async function queueRecord(record: CostRecord, deps: RecordDeps): Promise<"queued" | "written" | "lost"> {
-  const row = toRow(record);
+  const row = rowJson(record);
   const delay = deps.flushDelayMs ?? RECORD_FLUSH_DELAY_MS;
   let owner: unknown;
   try {
     // Issued together: one pipelined request to Upstash (with the settle, when the caller issues it too).
     const bill = record.billPending ? ["bill", record.accountId, "rid", record.id] : [];
     [, owner] = await Promise.all([
-      deps.redis.exec(["XADD", redisKeys.recordQueue(), "*", "row", queuedJson(row), ...bill]),
+      deps.redis.exec(["XADD", redisKeys.recordQueue(), "*", "row", row, ...bill]),
       deps.redis.exec(["SET", redisKeys.recordFlushDue(), "1", "NX", "PX", delay]),
     ]);
   } catch (err) {
     console.error(`record ${record.id}: Redis unreachable, inserting directly`, err);
-    return insertWithRetries(row, deps);
+    return insertWithRetries(record.id, row, deps);
   }
   if (owner === "OK") {
     await new Promise((r) => setTimeout(r, delay + 20));
@@ -212,17 +203,18 @@ export async function queueRecord(record: CostRecord, deps: RecordDeps): Promise
 
 /** Inserts one record straight into Postgres, retrying with backoff. */
 export async function insertWithRetries(
-  row: typeof requestRecords.$inferInsert,
+  id: string,
+  row: string,
   deps: Pick<RecordDeps, "db" | "backoffMs">,
 ): Promise<"written" | "lost"> {
   const backoff = deps.backoffMs ?? [50, 250];
   for (let attempt = 0; ; attempt++) {
     try {
-      await insertRows(deps.db(), [row]);
+      await insertQueued({ db: deps.db }, [row]);
       return "written";
     } catch (err) {
       if (attempt >= backoff.length) {
-        console.error(`record ${row.id}: insert failed ${attempt + 1} times with Redis also down: lost`, err);
+        console.error(`record ${id}: insert failed ${attempt + 1} times with Redis also down: lost`, err);
         return "lost";
       }
       await new Promise((r) => setTimeout(r, backoff[attempt]));
