@@ -5,7 +5,9 @@
  * median per target. Same stack, placement and setup as `npm run bench` (scripts/bench/run.ts), far
  * shorter: for before/after figures of one change each, not for the goals.
  * Env: ROUNDS=3 MS=3000 JSON_RATE=350 SSE_RATE=130 ONLY=json|sse PK=0 (no Portkey) SSE_USAGE=1
- * (the client asks for usage itself: the native-tee path). No argument: dist/worker.js, rebuilt.
+ * (the client asks for usage itself: the native-tee path) TOGETHER=1 (every target loaded at the
+ * same time, each at the rate, instead of in turn: the steadiest ratios on a machine that drifts;
+ * keep the sum of the rates within one core). No argument: dist/worker.js, rebuilt.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
@@ -84,6 +86,7 @@ if (!("skipped" in pk) && process.env.PK !== "0") {
 }
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const MS = Number(process.env.MS ?? 3000);
+const TOGETHER = process.env.TOGETHER === "1";
 const ws = WORKLOADS.slice(0, 2).filter((w) => !process.env.ONLY || w.id === process.env.ONLY);
 let seq = 0;
 const body = (w: (typeof WORKLOADS)[number], i: number) => {
@@ -104,15 +107,27 @@ for (const w of ws) {
   const res: Record<string, number[]> = {};
   const lat: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
+    const note = (t: T, cpuMs: number, out: Awaited<ReturnType<typeof gen.run>>) => {
+      res[t.name] = [...(res[t.name] ?? []), cpuMs / Math.max(1, out.ok)];
+      const l = out.latency.sort((a, b) => a - b);
+      lat[t.name] = [...(lat[t.name] ?? []), l[Math.floor(l.length / 2)] ?? Number.NaN];
+      if (out.errors) console.log(t.name, "errors", out.errors, out.firstError);
+    };
+    if (TOGETHER) {
+      // All targets loaded at once, sharing the core: whatever the machine does meanwhile, it does
+      // to every target in the same seconds (latency then includes the others' queueing).
+      const before = targets.map((t) => treeCpuMs([t.pid]));
+      const outs = await Promise.all(targets.map((t) => gen.run({ ...job(t), mode: "open", rate, durationMs: MS })));
+      await new Promise((x) => setTimeout(x, 250));
+      for (const [i, t] of targets.entries()) note(t, treeCpuMs([t.pid]) - before[i]!, outs[i]!);
+      continue;
+    }
     const order = [...targets.slice(r % targets.length), ...targets.slice(0, r % targets.length)];
     for (const t of order) {
       const before = treeCpuMs([t.pid]);
       const out = await gen.run({ ...job(t), mode: "open", rate, durationMs: MS });
       await new Promise((x) => setTimeout(x, 250));
-      res[t.name] = [...(res[t.name] ?? []), (treeCpuMs([t.pid]) - before) / Math.max(1, out.ok)];
-      const l = out.latency.sort((a, b) => a - b);
-      lat[t.name] = [...(lat[t.name] ?? []), l[Math.floor(l.length / 2)] ?? Number.NaN];
-      if (out.errors) console.log(t.name, "errors", out.errors, out.firstError);
+      note(t, treeCpuMs([t.pid]) - before, out);
     }
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
