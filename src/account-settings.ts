@@ -6,12 +6,18 @@
  * Kept as one JSON value in Redis (written by the admin API, rebuilt from Postgres on a miss) and
  * cached per isolate for a few seconds.
  */
+
+import type { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
 import { accounts, priceOverrides, providerConfigs } from "../schema";
 import { routes as routeTable } from "../schema/routing";
 import { telemetryExporters } from "../schema/trust";
 import { type BillingSettings, loadBillingSettings } from "./billing/settings";
+import { nowMs } from "./lib/clock";
 import type { Db } from "./lib/db";
+import { IsolateCache } from "./lib/isolate-cache";
+import { withTimeout } from "./lib/redis";
+import { redisKeys } from "./lib/redis-keys";
 import type { AccountPriceOverride, AccountRates } from "./pricing";
 import type { RouteConfig, RouteDefaults, RouteSetting } from "./routing/types";
 import type { AccountTelemetrySetting } from "./telemetry/destination";
@@ -119,4 +125,45 @@ export function priceOverridesOf(settings: AccountSettings): AccountPriceOverrid
     ...(o.rates ? { rates: o.rates } : {}),
     ...(o.discountBasisPoints !== undefined ? { discountPercent: o.discountBasisPoints / 100 } : {}),
   }));
+}
+
+/**
+ * The settings as the hot path reads them: the isolate's cache, then Redis, then Postgres (which
+ * repopulates Redis). An admin change calls refreshAccountSettings; other isolates catch up within
+ * SETTINGS_TTL_MS.
+ */
+const SETTINGS_TTL_MS = 10_000;
+/** A Redis that does not answer in this time is treated as down (Postgres answers instead). */
+const REDIS_READ_TIMEOUT_MS = 2000;
+const settingsCache = new IsolateCache<AccountSettings>(SETTINGS_TTL_MS);
+
+export interface SettingsDeps {
+  redis: Redis;
+  /** Opened only on a Redis miss. */
+  db: () => Db;
+  now?: number;
+}
+
+export async function accountSettings(accountId: string, deps: SettingsDeps): Promise<AccountSettings> {
+  return settingsCache.get(accountId, deps.now ?? nowMs(), async () => {
+    const raw = (await withTimeout(
+      deps.redis.get(redisKeys.accountSettings(accountId)),
+      REDIS_READ_TIMEOUT_MS,
+      "Redis",
+    ).catch(() => null)) as string | null;
+    if (raw) return JSON.parse(raw) as AccountSettings;
+    const settings = await loadAccountSettings(deps.db(), accountId);
+    await deps.redis.set(redisKeys.accountSettings(accountId), JSON.stringify(settings)).catch(() => {});
+    return settings;
+  });
+}
+
+/**
+ * After an admin change (and at account creation): rebuild the account's settings in Redis from
+ * Postgres, so the hot path keeps finding them there. Other isolates catch up within SETTINGS_TTL_MS.
+ */
+export async function refreshAccountSettings(redis: Redis, db: Db, accountId: string): Promise<void> {
+  settingsCache.delete(accountId);
+  const settings = await loadAccountSettings(db, accountId);
+  await redis.set(redisKeys.accountSettings(accountId), JSON.stringify(settings));
 }

@@ -5,13 +5,13 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { asc, eq } from "drizzle-orm";
 import { accounts } from "../schema";
+import { refreshAccountSettings } from "./account-settings";
 import { loadWalletIndex } from "./billing/store";
 import { writeRulesToRedis } from "./budgets";
 import { nowMs } from "./lib/clock";
 import type { Db } from "./lib/db";
 import { GatewayError } from "./lib/errors";
 import { newId } from "./lib/ids";
-import { refreshAccountSettings } from "./proxy/identify";
 
 export type Account = typeof accounts.$inferSelect;
 

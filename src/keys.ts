@@ -9,13 +9,13 @@ import { and, desc, eq } from "drizzle-orm";
 import { keyLimits } from "../schema/budgets";
 import { gatewayKeys } from "../schema/index";
 import { requireAccount } from "./accounts";
-import { markKeyRevoked, writeKeyLimitsToRedis } from "./budgets";
+import { markKeyRevoked } from "./budgets";
+import { writeKeyCopy, writeKeyLimits } from "./key-copy";
 import { nowDate } from "./lib/clock";
 import { sha256Hex } from "./lib/crypto";
 import type { Db } from "./lib/db";
 import { GatewayError } from "./lib/errors";
 import { newGatewayKey, newId } from "./lib/ids";
-import { storeKeyInRedis } from "./proxy/identify";
 
 export type KeyRow = typeof gatewayKeys.$inferSelect;
 
@@ -52,15 +52,13 @@ export async function createKey(
       keyPrefix: key.slice(0, 7),
     })
     .returning();
-  await storeKeyInRedis(redis, keyHash, {
-    id: row!.id,
-    accountId,
-    environment: row!.environment,
-    name: row!.name,
-    revoked: false,
-  });
   // A new key has no rate limits yet: say so, so its first call need not read Postgres for them.
-  await redis.hset(`tg:key:${keyHash}`, { rpm: "0", tpm: "0", lim: "1" });
+  await writeKeyCopy(
+    redis,
+    keyHash,
+    { id: row!.id, accountId, environment: row!.environment, name: row!.name, revoked: false },
+    { requestsPerMinute: null, tokensPerMinute: null },
+  );
   return { row: row!, key };
 }
 
@@ -89,7 +87,7 @@ export async function revokeKey({ db, redis }: Stores, accountId: string, keyId:
     .returning();
   // Redis first would be safer against a crash between the two, but Postgres is the truth and
   // a Redis miss reads it; marking Redis after is enough because the hot path checks Redis.
-  await storeKeyInRedis(redis, existing.keyHash, {
+  await writeKeyCopy(redis, existing.keyHash, {
     id: keyId,
     accountId,
     environment: existing.environment,
@@ -118,7 +116,7 @@ export async function setKeyLimits(
     .insert(keyLimits)
     .values({ keyId, accountId, ...values })
     .onConflictDoUpdate({ target: keyLimits.keyId, set: { ...values, updatedAt: nowDate() } });
-  await writeKeyLimitsToRedis(redis, key.keyHash, values);
+  await writeKeyLimits(redis, key.keyHash, values);
   return values;
 }
 

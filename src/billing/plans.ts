@@ -8,11 +8,11 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq, sql } from "drizzle-orm";
 import { accountBilling, billingPlans, tenantBilling } from "../../schema/billing";
+import { refreshAccountSettings } from "../account-settings";
 import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { refreshAccountSettings } from "../proxy/identify";
 import { AT_COST, type Plan, type PlanDefinition, planProblems } from "./plan";
 import { loadBillingSettings, planOf } from "./settings";
 

@@ -46,6 +46,5 @@ export {
   loadRulesIntoRedis,
   markKeyRevoked,
   syncScopeToRedis,
-  writeKeyLimitsToRedis,
   writeRulesToRedis,
 } from "./store";

@@ -17,7 +17,7 @@
  *   tg:{acc}:bset:<reservation>      string settled marker (idempotent settle)
  *   tg:{acc}:rl:<key>:r:<minute>     string requests in that minute (rate limit window)
  *   tg:{acc}:rl:<key>:t:<minute>     string tokens in that minute
- *   tg:key:<sha256>                  hash   the gateway key (src/lib/redis-keys.ts) + rpm, tpm, lim
+ *   tg:key:<sha256>                  hash   the gateway key + rpm, tpm, lim (written by src/key-copy.ts)
  *
  * Period counters expire COUNTER_GRACE_SECONDS after their period; `total` counters never do.
  */

@@ -7,9 +7,9 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
 import { keyLimits } from "../../schema/budgets";
 import { budgetRules, gatewayKeys } from "../../schema/index";
+import { writeKeyCopy } from "../key-copy";
 import type { Db } from "../lib/db";
 import { runScript, type ScriptRedis } from "../lib/redis";
-import { redisKeys } from "../lib/redis-keys";
 import { budgetKeys } from "./keys";
 import type { Period } from "./periods";
 import { type BudgetRule, encodeRule, encodeRulesIndex, type Mode, type ScopeType, scopeField } from "./rules";
@@ -85,36 +85,23 @@ export async function loadKeyIntoRedis(redis: ScriptRedis, db: Db, keyHash: stri
     .leftJoin(keyLimits, eq(keyLimits.keyId, gatewayKeys.id))
     .where(eq(gatewayKeys.keyHash, keyHash));
   if (!row) return false;
-  // Same fields as storeKeyInRedis (src/proxy/identify.ts), plus the limits; `lim` last.
-  const fields = {
-    id: row.key.id,
-    account: row.key.accountId,
-    env: row.key.environment ?? "",
-    name: row.key.name,
-    revoked: row.key.revokedAt ? "1" : "0",
-    rpm: String(row.limits?.requestsPerMinute ?? 0),
-    tpm: String(row.limits?.tokensPerMinute ?? 0),
-    mw: row.limits?.maxWaitMs === null || row.limits?.maxWaitMs === undefined ? "" : String(row.limits.maxWaitMs),
-    lim: "1",
-  };
-  await redis.exec(["HSET", redisKeys.gatewayKey(keyHash), ...Object.entries(fields).flat()]);
+  await writeKeyCopy(
+    redis,
+    keyHash,
+    {
+      id: row.key.id,
+      accountId: row.key.accountId,
+      environment: row.key.environment,
+      name: row.key.name,
+      revoked: row.key.revokedAt !== null,
+    },
+    {
+      requestsPerMinute: row.limits?.requestsPerMinute ?? null,
+      tokensPerMinute: row.limits?.tokensPerMinute ?? null,
+      maxWaitMs: row.limits?.maxWaitMs ?? null,
+    },
+  );
   return true;
-}
-
-/** After PUT …/limits: the key's hash gets the new limits (a missing hash is rebuilt on the next call). */
-export async function writeKeyLimitsToRedis(
-  redis: Redis,
-  keyHash: string,
-  limits: { requestsPerMinute: number | null; tokensPerMinute: number | null; maxWaitMs?: number | null },
-): Promise<void> {
-  const key = redisKeys.gatewayKey(keyHash);
-  if (!(await redis.exists(key))) return;
-  await redis.hset(key, {
-    rpm: String(limits.requestsPerMinute ?? 0),
-    tpm: String(limits.tokensPerMinute ?? 0),
-    mw: limits.maxWaitMs === null || limits.maxWaitMs === undefined ? "" : String(limits.maxWaitMs),
-    lim: "1",
-  });
 }
 
 /**

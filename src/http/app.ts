@@ -7,6 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { type Config, ConfigError, type Env, loadConfig } from "../config";
+import { readKeyCopy } from "../key-copy";
 import { type Db, openDb } from "../lib/db";
 import { apiErrorBody, GatewayError, invalidRequest } from "../lib/errors";
 import { redisClient } from "../lib/redis";
@@ -90,8 +91,8 @@ export const requireGatewayKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const redis = redisClient(c.get("config"));
   const identity = await identify(presented, { redis, db: () => c.get("db") });
   // Not the hot path: check revocation right now instead of trusting the isolate cache.
-  const revoked = await redis.hget(`tg:key:${identity.keyHash}`, "revoked");
-  if (revoked === "1") throw new GatewayError("authentication", "This Tollgate key has been revoked.");
+  if ((await readKeyCopy(redis, identity.keyHash))?.revoked)
+    throw new GatewayError("authentication", "This Tollgate key has been revoked.");
   c.set("caller", { accountId: identity.accountId, keyId: identity.keyId, environment: identity.environment });
   await next();
 };

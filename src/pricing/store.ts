@@ -6,9 +6,9 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { desc, eq } from "drizzle-orm";
 import { priceOverrides } from "../../schema";
+import { refreshAccountSettings } from "../account-settings";
 import { requireAccount } from "../accounts";
 import type { Db } from "../lib/db";
-import { refreshAccountSettings } from "../proxy/identify";
 import { type AccountOverrideBody, accountOverrideFromBody } from "./account-body";
 
 export type OverrideRow = typeof priceOverrides.$inferSelect;

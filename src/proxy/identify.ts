@@ -7,20 +7,21 @@
  *
  * Lookups: an in-isolate cache (keys rarely change; revocation is re-checked on every call by the
  * admission script, so the cache cannot let a revoked key through), then Redis, then Postgres —
- * which also repopulates Redis, so losing Redis data never locks anyone out.
+ * which also repopulates Redis, so losing Redis data never locks anyone out. The Redis copy is read
+ * and written through src/key-copy.ts; the account's settings (the step's other read) are
+ * src/account-settings.ts's, where the admin API's writes also go.
  */
 
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq } from "drizzle-orm";
 import { accounts, gatewayKeys } from "../../schema";
-import { type AccountSettings, loadAccountSettings } from "../account-settings";
+import { readKeyCopy, writeKeyCopy } from "../key-copy";
 import { nowMs } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { IsolateCache } from "../lib/isolate-cache";
-import { hashReply, withTimeout } from "../lib/redis";
-import { redisKeys } from "../lib/redis-keys";
+import { withTimeout } from "../lib/redis";
 
 export interface Identity {
   keyId: string;
@@ -63,14 +64,12 @@ export interface IdentifyDeps {
 }
 
 const IDENTITY_TTL_MS = 60_000;
-const SETTINGS_TTL_MS = 10_000;
 /** A Redis that does not answer in this time is treated as down (Postgres answers instead). */
 const REDIS_READ_TIMEOUT_MS = 2000;
 
 const identityCache = new IsolateCache<Identity>(IDENTITY_TTL_MS);
 // A key's SHA-256 never changes: hashed once per isolate, not on every call.
 const keyHashes = new IsolateCache<string>(Number.POSITIVE_INFINITY);
-const settingsCache = new IsolateCache<AccountSettings>(SETTINGS_TTL_MS);
 
 export const unauthorized = (why: string) => new GatewayError("authentication", why);
 
@@ -83,14 +82,12 @@ export async function identify(presented: PresentedKey, deps: IdentifyDeps): Pro
   const keyHash = await keyHashes.get(presented.gatewayKey, now, () => hashGatewayKey(presented.gatewayKey));
   return identityCache.get(keyHash, now, async () => {
     // Redis unreachable: Postgres still knows the key (FAIL_MODE then decides about budgets).
-    const stored = hashReply(
-      await withTimeout(deps.redis.hgetall(redisKeys.gatewayKey(keyHash)), REDIS_READ_TIMEOUT_MS, "Redis").catch(
-        () => null,
-      ),
+    const stored = await withTimeout(readKeyCopy(deps.redis, keyHash), REDIS_READ_TIMEOUT_MS, "Redis").catch(
+      () => null,
     );
-    if (!(stored?.id && stored.account)) return identifyFromPostgres(keyHash, deps);
-    if (stored.revoked === "1") throw unauthorized("This Tollgate key has been revoked.");
-    return { keyId: stored.id, keyHash, accountId: stored.account, environment: stored.env || null };
+    if (!stored) return identifyFromPostgres(keyHash, deps);
+    if (stored.revoked) throw unauthorized("This Tollgate key has been revoked.");
+    return { keyId: stored.id, keyHash, accountId: stored.accountId, environment: stored.environment };
   });
 }
 
@@ -108,7 +105,7 @@ async function identifyFromPostgres(keyHash: string, deps: IdentifyDeps): Promis
     .innerJoin(accounts, eq(accounts.id, gatewayKeys.accountId))
     .where(and(eq(gatewayKeys.keyHash, keyHash)));
   if (!row) throw unauthorized("Unknown Tollgate key.");
-  await storeKeyInRedis(deps.redis, keyHash, {
+  await writeKeyCopy(deps.redis, keyHash, {
     id: row.id,
     accountId: row.accountId,
     environment: row.environment,
@@ -117,42 +114,4 @@ async function identifyFromPostgres(keyHash: string, deps: IdentifyDeps): Promis
   }).catch(() => {}); // Best effort: the next call tries again.
   if (row.revokedAt) throw unauthorized("This Tollgate key has been revoked.");
   return { keyId: row.id, keyHash, accountId: row.accountId, environment: row.environment };
-}
-
-export async function storeKeyInRedis(
-  redis: Redis,
-  keyHash: string,
-  key: { id: string; accountId: string; environment: string | null; name: string; revoked: boolean },
-): Promise<void> {
-  await redis.hset(redisKeys.gatewayKey(keyHash), {
-    id: key.id,
-    account: key.accountId,
-    env: key.environment ?? "",
-    name: key.name,
-    revoked: key.revoked ? "1" : "0",
-  });
-}
-
-export async function accountSettings(accountId: string, deps: IdentifyDeps): Promise<AccountSettings> {
-  return settingsCache.get(accountId, deps.now ?? nowMs(), async () => {
-    const raw = (await withTimeout(
-      deps.redis.get(redisKeys.accountSettings(accountId)),
-      REDIS_READ_TIMEOUT_MS,
-      "Redis",
-    ).catch(() => null)) as string | null;
-    if (raw) return JSON.parse(raw) as AccountSettings;
-    const settings = await loadAccountSettings(deps.db(), accountId);
-    await deps.redis.set(redisKeys.accountSettings(accountId), JSON.stringify(settings)).catch(() => {});
-    return settings;
-  });
-}
-
-/**
- * After an admin change (and at account creation): rebuild the account's settings in Redis from
- * Postgres, so the hot path keeps finding them there. Other isolates catch up within SETTINGS_TTL_MS.
- */
-export async function refreshAccountSettings(redis: Redis, db: Db, accountId: string): Promise<void> {
-  settingsCache.delete(accountId);
-  const settings = await loadAccountSettings(db, accountId);
-  await redis.set(redisKeys.accountSettings(accountId), JSON.stringify(settings));
 }

@@ -7,7 +7,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { Hono } from "hono";
-import { priceOverridesOf } from "../account-settings";
+import { accountSettings, priceOverridesOf } from "../account-settings";
 import { callBilling } from "../billing/call";
 import { type WalletLoader, walletLoader } from "../billing/store";
 import { type Config, ConfigError, type Env, loadConfig } from "../config";
@@ -23,7 +23,7 @@ import { readAttribution } from "./attribute";
 import { carryCommits } from "./commit";
 import { type CallContext, type FinishDeps, finishCall } from "./finish";
 import { sendUpstream } from "./forward";
-import { accountSettings, identify, readGatewayKey } from "./identify";
+import { identify, readGatewayKey } from "./identify";
 import { prepareRequest, readRequestBody } from "./request";
 import { assignRequestId } from "./request-id";
 import { INCLUDE_COST_HEADER, respond } from "./respond";

@@ -10,9 +10,9 @@
  * call that outlived the cache makes one Redis read, after its response).
  */
 import type { Redis } from "@upstash/redis/cloudflare";
+import { accountSettings } from "../account-settings";
 import { type Config, sealingSecret } from "../config";
 import type { Db } from "../lib/db";
-import { accountSettings } from "../proxy/identify";
 import type { CostRecord } from "../records/record";
 import { accountDestination, type OtlpDestination } from "./destination";
 import { exportSpan } from "./exporter";

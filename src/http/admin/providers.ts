@@ -10,6 +10,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { providerConfigs } from "../../../schema";
+import { refreshAccountSettings } from "../../account-settings";
 import { requireAccount } from "../../accounts";
 import { sealingSecret } from "../../config";
 import { nowDate } from "../../lib/clock";
@@ -17,7 +18,6 @@ import { encryptSecret } from "../../lib/crypto";
 import { GatewayError, invalidRequest } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
 import { BUILTIN_PROVIDERS } from "../../providers";
-import { refreshAccountSettings } from "../../proxy/identify";
 import { AccountParam } from "../account";
 import { newApi } from "../app";
 

@@ -12,10 +12,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { accounts } from "../../../schema";
+import { refreshAccountSettings } from "../../account-settings";
 import { requireAccount } from "../../accounts";
 import { nanoToUsd, usdToNano } from "../../lib/money";
 import { redisClient } from "../../lib/redis";
-import { refreshAccountSettings } from "../../proxy/identify";
 import { AccountParam } from "../account";
 import { newApi } from "../app";
 

@@ -10,13 +10,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { telemetryExporters } from "../../../schema/trust";
+import { refreshAccountSettings } from "../../account-settings";
 import { requireAccount } from "../../accounts";
 import { sealingSecret } from "../../config";
 import { nowDate } from "../../lib/clock";
 import { encryptSecret } from "../../lib/crypto";
 import { GatewayError } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
-import { refreshAccountSettings } from "../../proxy/identify";
 import { accountTracesUrl } from "../../telemetry";
 import { AccountParam } from "../account";
 import { newApi } from "../app";

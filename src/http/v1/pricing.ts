@@ -1,12 +1,11 @@
 /** GET /v1/pricing/{provider}/{model}: the rates that apply to the calling key's account, now. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { priceOverridesOf } from "../../account-settings";
+import { accountSettings, priceOverridesOf } from "../../account-settings";
 import { nowDate } from "../../lib/clock";
 import { GatewayError } from "../../lib/errors";
 import { redisClient } from "../../lib/redis";
 import { catalogVersion, lookupModel, priceUsage } from "../../pricing";
 import { ratesToUsd } from "../../pricing/account-body";
-import { accountSettings } from "../../proxy/identify";
 import { emptyUsage } from "../../usage";
 import { newApi } from "../app";
 
