@@ -106,11 +106,13 @@ for (const w of ws) {
   for (const t of targets) await gen.run({ ...job(t), mode: "closed", concurrency: 8, durationMs: 1000 });
   const res: Record<string, number[]> = {};
   const lat: Record<string, number[]> = {};
+  const gaps: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     const note = (t: T, cpuMs: number, out: Awaited<ReturnType<typeof gen.run>>) => {
       res[t.name] = [...(res[t.name] ?? []), cpuMs / Math.max(1, out.ok)];
       const l = out.latency.sort((a, b) => a - b);
       lat[t.name] = [...(lat[t.name] ?? []), l[Math.floor(l.length / 2)] ?? Number.NaN];
+      gaps[t.name] = [...(gaps[t.name] ?? []), ...out.maxGap];
       if (out.errors) console.log(t.name, "errors", out.errors, out.firstError);
     };
     if (TOGETHER) {
@@ -130,6 +132,7 @@ for (const w of ws) {
       note(t, treeCpuMs([t.pid]) - before, out);
     }
   }
+  const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? Number.NaN;
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   // The machine drifts over minutes (every target's figure moves together), so the ratio to bare is
   // taken within each round (the targets ran back to back) and its median reported.
@@ -140,7 +143,9 @@ for (const w of ws) {
         t.name,
       )
         .map((x) => x.toFixed(2))
-        .join(" ")})  p50 ${med(lat[t.name]!).toFixed(2)}`,
+        .join(
+          " ",
+        )})  p50 ${med(lat[t.name]!).toFixed(2)}${w.stream ? `  max chunk gap p99 ${p99(gaps[t.name]!).toFixed(2)}` : ""}`,
     );
 }
 for (const t of targets) await t.stop();
