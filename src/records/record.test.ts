@@ -1,36 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { costRecord } from "../../test/helpers/records";
 import { emptyUsage } from "../usage";
 import { type CostRecord, ROW_COLUMNS, rowJson } from "./record";
 
-const base: CostRecord = {
-  id: "req_1",
-  accountId: "acc_1",
-  keyId: null,
-  tenant: null,
-  feature: null,
-  userId: null,
-  environment: "production",
-  workflow: null,
-  tags: {},
-  provider: "openai",
-  modelRequested: "gpt-4o-mini",
-  modelAnswered: null,
-  endpoint: "chat",
-  streamed: false,
-  status: 200,
-  usage: { ...emptyUsage(), inputTokens: 12, outputTokens: 34 },
-  costNano: 123n,
-  priced: true,
-  pricedBy: "catalog",
-  priceVersion: "v1",
-  ratesApplied: null,
-  usageSource: "reported",
-  budgetChecked: true,
-  latencyMs: 5,
-  ttftMs: null,
-  startedAt: new Date("2026-01-02T03:04:05.678Z"),
-  finishedAt: new Date("2026-01-02T03:04:05.999Z"),
-};
+const base: CostRecord = costRecord({ usage: { ...emptyUsage(), inputTokens: 12, outputTokens: 34 }, costNano: 123n });
 
 /** Every optional field set: the row then has every column. */
 const full: CostRecord = {

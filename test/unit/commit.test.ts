@@ -12,7 +12,7 @@ import { redisKeys } from "../../src/lib/redis-keys";
 import { RedisRest } from "../../src/lib/redis-rest";
 import { carryCommits, commit, GROUP_COMMIT_MS } from "../../src/proxy/commit";
 import type { CostRecord } from "../../src/records/record";
-import { emptyUsage } from "../../src/usage";
+import { costRecord } from "../helpers/records";
 import { fixture } from "./budgets-fixture";
 import { startTestRedis, type TestRedis } from "./budgets-stack";
 
@@ -53,37 +53,19 @@ const deps = () => ({
   },
 });
 
-function record(id: string, accountId: string): CostRecord {
-  return {
+const record = (id: string, accountId: string): CostRecord =>
+  costRecord({
     id,
     accountId,
-    keyId: null,
     tenant: "acme",
-    feature: null,
-    userId: null,
-    environment: "production",
-    workflow: null,
-    tags: {},
-    provider: "openai",
-    modelRequested: "gpt-4o-mini",
     modelAnswered: "gpt-4o-mini",
-    endpoint: "chat",
-    streamed: false,
-    status: 200,
-    usage: emptyUsage(),
     costNano: usdToNano("0.10"),
-    priced: true,
-    pricedBy: "catalog",
     priceVersion: "v",
-    ratesApplied: null,
-    usageSource: "reported",
-    budgetChecked: true,
     latencyMs: 1,
     ttftMs: 1,
     startedAt: new Date(NOW),
     finishedAt: new Date(NOW),
-  };
-}
+  });
 
 async function queued(id: string): Promise<boolean> {
   const entries = (await t.redis.xrange(redisKeys.recordQueue(), "-", "+")) as unknown as [string, string[]][];
