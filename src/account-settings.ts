@@ -16,7 +16,7 @@ import { type BillingSettings, loadBillingSettings } from "./billing/settings";
 import { nowMs } from "./lib/clock";
 import type { Db } from "./lib/db";
 import { IsolateCache } from "./lib/isolate-cache";
-import { withTimeout } from "./lib/redis";
+import { REDIS_READ_TIMEOUT_MS, withTimeout } from "./lib/redis";
 import { redisKeys } from "./lib/redis-keys";
 import type { AccountPriceOverride, AccountRates } from "./pricing";
 import type { RouteConfig, RouteDefaults, RouteSetting } from "./routing/types";
@@ -133,8 +133,6 @@ export function priceOverridesOf(settings: AccountSettings): AccountPriceOverrid
  * SETTINGS_TTL_MS.
  */
 const SETTINGS_TTL_MS = 10_000;
-/** A Redis that does not answer in this time is treated as down (Postgres answers instead). */
-const REDIS_READ_TIMEOUT_MS = 2000;
 const settingsCache = new IsolateCache<AccountSettings>(SETTINGS_TTL_MS);
 
 export interface SettingsDeps {

@@ -59,6 +59,9 @@ export async function runScript<T>(
   }
 }
 
+/** A Redis read on a cache miss that takes longer is treated as Redis down (Postgres answers instead). */
+export const REDIS_READ_TIMEOUT_MS = 2000;
+
 /** Rejects after `ms` so a hung dependency cannot hold a request (or /health) hostage. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,16 +12,15 @@
  * src/account-settings.ts's, where the admin API's writes also go.
  */
 
-import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq } from "drizzle-orm";
 import { accounts, gatewayKeys } from "../../schema";
+import type { SettingsDeps } from "../account-settings";
 import { readKeyCopy, writeKeyCopy } from "../key-copy";
 import { nowMs } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
-import type { Db } from "../lib/db";
 import { GatewayError } from "../lib/errors";
 import { IsolateCache } from "../lib/isolate-cache";
-import { withTimeout } from "../lib/redis";
+import { REDIS_READ_TIMEOUT_MS, withTimeout } from "../lib/redis";
 
 export interface Identity {
   keyId: string;
@@ -56,16 +55,10 @@ export function readGatewayKey(headers: Headers): PresentedKey | null {
   return null;
 }
 
-export interface IdentifyDeps {
-  redis: Redis;
-  /** Opened only on a Redis miss. */
-  db: () => Db;
-  now?: number;
-}
+/** Redis first, Postgres only on a miss: the same as the account settings' read. */
+export type IdentifyDeps = SettingsDeps;
 
 const IDENTITY_TTL_MS = 60_000;
-/** A Redis that does not answer in this time is treated as down (Postgres answers instead). */
-const REDIS_READ_TIMEOUT_MS = 2000;
 
 const identityCache = new IsolateCache<Identity>(IDENTITY_TTL_MS);
 // A key's SHA-256 never changes: hashed once per isolate, not on every call.
