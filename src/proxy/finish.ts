@@ -91,11 +91,8 @@ export function priceOf(call: CallContext, tally: TallyResult | null): PricedCal
 function cacheEntry(call: CallContext, outcome: Outcome, price: PricedCall): CacheEntry | null {
   const { tally, body } = outcome;
   if (outcome.status !== 200 || !tally?.complete || tally.usageSource !== "reported" || !price.priced) return null;
-  if (!body || body.overflow || body.bytes > MAX_CACHED_BYTES) return null;
-  let text = "";
-  const decoder = new TextDecoder();
-  for (const chunk of body.chunks) text += decoder.decode(chunk, { stream: true });
-  text += decoder.decode();
+  if (!body || body.overflow || body.length > MAX_CACHED_BYTES) return null;
+  const text = new TextDecoder().decode(body.view());
   const streamed = outcome.streamed ?? false;
   return {
     status: 200,

@@ -62,10 +62,7 @@ export async function respond(
     const { body, tally } = await tallyWhole(upstreamRes, meter, call.startedAt);
     const price = priceOf(call, tally);
     if (tally.usage && price.priced) headers[COST_HEADER] = nanoToUsd(price.costNano);
-    if (opts.capture && body) {
-      opts.capture.chunks.push(new Uint8Array(body));
-      opts.capture.bytes = body.byteLength;
-    }
+    if (opts.capture && body) opts.capture.append(new Uint8Array(body));
     ctx.waitUntil(
       finishCall(call, deps, { status, tally, streamed, price, ...(opts.capture ? { body: opts.capture } : {}) }),
     );

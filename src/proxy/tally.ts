@@ -16,6 +16,7 @@
  * (bounded in bytes and time), so the call is still metered with the provider's usage.
  */
 
+import { ByteBuffer } from "../lib/bytes";
 import { nowMs } from "../lib/clock";
 import type { Usage, UsageSource } from "../usage";
 import type { UsageChunkStripper } from "../wire";
@@ -99,28 +100,13 @@ export async function tallyWhole(
 }
 
 /**
- * A copy of the bytes the client gets (a routed call's response cache keeps it), up to `max`
- * bytes; past that it gives up (overflow) and keeps nothing.
+ * A copy of the bytes the client gets (a routed call's response cache keeps it), up to its max
+ * bytes; past that it gives up (overflow) and keeps nothing. A copy, not the reads' views
+ * (src/lib/bytes.ts says why).
  */
-export interface Capture {
-  chunks: Uint8Array[];
-  bytes: number;
-  max: number;
-  overflow: boolean;
-}
+export type Capture = ByteBuffer;
 
-export const newCapture = (max: number): Capture => ({ chunks: [], bytes: 0, max, overflow: false });
-
-function keep(capture: Capture | undefined, piece: Uint8Array): void {
-  if (!capture || capture.overflow) return;
-  capture.bytes += piece.byteLength;
-  if (capture.bytes > capture.max) {
-    capture.overflow = true;
-    capture.chunks.length = 0;
-    return;
-  }
-  capture.chunks.push(piece);
-}
+export const newCapture = (max: number): Capture => new ByteBuffer(max);
 
 export interface StreamOptions {
   startedAt: number;
@@ -161,7 +147,7 @@ export function tallyStream(
  * latency of such a stream can be late by up to this much: its end is seen at the next read.
  */
 export const METER_READ_PAUSE_MS = 10;
-/** Room for what arrives during a pause; the meter keeps the views (src/wire/lazy.ts). */
+/** Room for what arrives during a pause; the meter copies what it keeps (src/wire/lazy.ts). */
 const METER_READ_BYTES = 64 * 1024;
 
 async function readRarely(
@@ -180,6 +166,8 @@ async function readRarely(
     byob = false;
   }
   meterStats.bodies++;
+  // One buffer for every read (a BYOB read hands it back, transferred, in `value`).
+  let buffer = new Uint8Array(METER_READ_BYTES);
   let bytes = 0;
   let ttftMs: number | null = null;
   let ended = false;
@@ -188,7 +176,7 @@ async function readRarely(
     for (;;) {
       meterStats.reads++;
       const { done, value } = byob
-        ? await (reader as ReadableStreamBYOBReader).read(new Uint8Array(METER_READ_BYTES))
+        ? await (reader as ReadableStreamBYOBReader).read(buffer)
         : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
       if (done) {
         ended = true;
@@ -198,10 +186,10 @@ async function readRarely(
       if (ttftMs === null) ttftMs = nowMs() - startedAt;
       bytes += value.byteLength;
       if (bytes > METER_MAX_BYTES || nowMs() > deadline) break;
-      // Small reads leave their buffer mostly empty: keep a copy of just the bytes instead.
-      const kept = value.byteLength * 4 < METER_READ_BYTES ? value.slice() : value;
-      meter.push(kept);
-      keep(capture, kept);
+      // The meter and the capture keep copies, so the next read may reuse this buffer.
+      meter.push(value);
+      capture?.append(value);
+      if (byob) buffer = new Uint8Array(value.buffer as ArrayBuffer);
       await new Promise((r) => setTimeout(r, METER_READ_PAUSE_MS));
     }
   } catch {
@@ -228,7 +216,7 @@ async function pump(
   // full client buffer makes the loop wait (below), as a pipe's backpressure would.
   const send = (piece: Uint8Array) => {
     if (clientGone) return;
-    keep(opts.capture, piece);
+    opts.capture?.append(piece);
     writer.write(piece).catch(gone);
   };
   let bytes = 0;

@@ -7,7 +7,7 @@
  *   response: usageFromJson, createStreamMeter (SSE and JSON bodies), createUsageChunkStripper
  *   fallback: estimateOutputTokens
  */
-import { concatBytes } from "../lib/bytes";
+import { ByteBuffer } from "../lib/bytes";
 import type { ProviderQuirks, WireFormat } from "../providers";
 import { anthropicEndpoint, anthropicRequestFacts } from "./anthropic/request";
 import { createAnthropicStreamMeter } from "./anthropic/stream";
@@ -122,20 +122,11 @@ function createJsonMeter(
   quirks: ProviderQuirks,
   opts: StreamMeterOptions,
 ): StreamMeter {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let overflow = false;
+  const body = new ByteBuffer(MAX_JSON_BYTES);
   const keep = endpoint !== "other";
   return {
     push(chunk) {
-      if (!keep || overflow) return;
-      size += chunk.byteLength;
-      if (size > MAX_JSON_BYTES) {
-        overflow = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
+      if (keep) body.append(chunk);
     },
     finish(): StreamMeterResult {
       const none: StreamMeterResult = {
@@ -145,23 +136,23 @@ function createJsonMeter(
         outputTextChars: 0,
         outputText: "",
         estimatedUsage: null,
-        warnings: overflow ? [`JSON body over ${MAX_JSON_BYTES} bytes: not read for usage`] : [],
+        warnings: body.overflow ? [`JSON body over ${MAX_JSON_BYTES} bytes: not read for usage`] : [],
       };
-      if (!keep || overflow) return none;
-      let body: Json;
+      if (!keep || body.overflow) return none;
+      let json: Json;
       try {
-        body = JSON.parse(utf8.decode(concatBytes(chunks))) as Json;
+        json = JSON.parse(utf8.decode(body.view())) as Json;
       } catch {
         return { ...none, warnings: ["response body is not JSON"] };
       }
       const found = usageFromJson(
         format,
         "",
-        body,
+        json,
         quirks,
         opts.cacheWriteTtl ? { cacheWriteTtl: opts.cacheWriteTtl } : {},
       );
-      const model = found?.model ?? (typeof body?.model === "string" ? body.model : null);
+      const model = found?.model ?? (typeof json?.model === "string" ? json.model : null);
       return {
         ...none,
         usage: found?.usage ?? null,

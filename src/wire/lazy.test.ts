@@ -133,3 +133,44 @@ describe("the lazy meter reads head and tail, and equals the eager meter", () =>
     expect(lazy.finish().usage?.inputTokens).toBe(900 - 128);
   });
 });
+
+/** Feeds `text` through ONE scratch buffer, overwritten after every push — as the tee path's reads reuse theirs. */
+function feedReusing(meter: { push(c: Uint8Array): void }, text: string, piece = 200) {
+  const bytes = enc.encode(text);
+  const scratch = new Uint8Array(4096);
+  for (let i = 0; i < bytes.length; i += piece) {
+    const part = bytes.subarray(i, i + piece);
+    scratch.set(part);
+    meter.push(scratch.subarray(0, part.byteLength));
+    scratch.fill(0x7b); // "{": garbage a kept view would now read
+  }
+}
+
+describe("meters keep copies, never the caller's buffers", () => {
+  it.each([
+    ["short stream (read whole at the end)", 20],
+    ["long stream (head and tail)", 3000],
+  ])("%s: exact usage although every read's buffer is reused", (_, chunks) => {
+    const text = chatStream(chunks);
+    const lazy = createStreamMeter({ format: "openai", endpoint: "chat" });
+    feedReusing(lazy, text);
+    const got = lazy.finish();
+    expect(got.usage).toMatchObject({ outputTokens: chunks, cacheReadTokens: 128 });
+    expect(got.complete).toBe(true);
+  });
+
+  it("the JSON meter too", () => {
+    const body = JSON.stringify({
+      id: "c1",
+      object: "chat.completion",
+      model: "gpt-4o-mini-2024-07-18",
+      choices: [{ index: 0, message: { role: "assistant", content: "x".repeat(900) }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 12, completion_tokens: 34, total_tokens: 46 },
+    });
+    const json = createStreamMeter({ format: "openai", endpoint: "chat", streamed: false });
+    feedReusing(json, body, 100);
+    const got = json.finish();
+    expect(got.usage).toMatchObject({ inputTokens: 12, outputTokens: 34 });
+    expect(got.model).toBe("gpt-4o-mini-2024-07-18");
+  });
+});

@@ -12,9 +12,11 @@
  * terminal event longer than the tail) is the whole stream fed to a fresh meter, exactly as
  * before — the estimate for a cut-off stream needs all its text.
  *
- * Bodies above KEEP_MAX_BYTES are not kept: the meter turns eager (fed chunk by chunk) at that
- * point, so memory stays bounded.
+ * The stream is kept as a copy in one buffer (src/lib/bytes.ts ByteBuffer says why: never the
+ * reads' own buffers). Bodies above KEEP_MAX_BYTES are not kept: the meter turns eager (fed chunk
+ * by chunk) at that point, so memory stays bounded.
  */
+import { ByteBuffer } from "../lib/bytes";
 import type { StreamMeter, StreamMeterResult } from "./types";
 
 export const HEAD_BYTES = 16 * 1024;
@@ -42,43 +44,33 @@ function boundaryBefore(buf: Uint8Array, end: number): number {
   return -1;
 }
 
-function join(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 export function createLazyMeter(make: () => StreamMeter): StreamMeter {
-  let chunks: Uint8Array[] = [];
-  let size = 0;
+  const kept = new ByteBuffer();
   let eager: StreamMeter | null = null;
 
   const all = (): StreamMeterResult => {
     const m = make();
-    for (const c of chunks) m.push(c);
+    m.push(kept.view());
     return m.finish();
   };
 
   return {
     push(chunk) {
       if (eager) return eager.push(chunk);
-      chunks.push(chunk);
-      size += chunk.byteLength;
-      if (size > KEEP_MAX_BYTES) {
+      if (kept.length + chunk.byteLength > KEEP_MAX_BYTES) {
         eager = make();
-        for (const c of chunks) eager.push(c);
-        chunks = [];
+        eager.push(kept.view());
+        eager.push(chunk);
+        kept.clear();
+        return;
       }
+      kept.append(chunk);
     },
     finish() {
       if (eager) return eager.finish();
+      const size = kept.length;
       if (size <= HEAD_BYTES + TAIL_BYTES) return all();
-      const body = join(chunks, size);
+      const body = kept.view();
       const headEnd = boundaryBefore(body, HEAD_BYTES);
       const tailStart = boundaryAfter(body, size - TAIL_BYTES);
       if (headEnd <= 0 || tailStart < 0 || tailStart <= headEnd) return all();
@@ -87,7 +79,6 @@ export function createLazyMeter(make: () => StreamMeter): StreamMeter {
       m.push(body.subarray(tailStart));
       const ends = m.finish();
       if (ends.usage && ends.complete) return ends;
-      chunks = [body];
       return all();
     },
   };

@@ -81,6 +81,7 @@ export interface StreamMeterResult {
 }
 
 export interface StreamMeter {
+  /** Keeps no view of `chunk` once it returns (what it keeps, it copies): the caller may reuse the buffer. */
   push(chunk: Uint8Array): void;
   finish(): StreamMeterResult;
 }
